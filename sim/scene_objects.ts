@@ -59,7 +59,7 @@ export function geomsTouch(sim: Simulator, a: number, b: number): boolean {
   const contacts = sim.data.contact;
   try {
     for (let i = 0; i < n; i++) {
-      const c = contacts.get(i);
+      const c = contacts.get(i)!;
       const g1 = c.geom1 as number, g2 = c.geom2 as number;
       c.delete?.();
       if ((g1 === a && g2 === b) || (g1 === b && g2 === a)) return true;
