@@ -74,8 +74,8 @@ export class Simulator {
   setState(state: Float64Array): void {
     const size = this.#stateBuffer.GetElementCount();
     if (state.length !== size) throw new UserError(`setState: expected ${size} values for this model, got ${state.length}`);
-    (this.#stateBuffer.GetView() as Float64Array).set(state);
-    this.mj.mj_setState(this.model, this.data, this.#stateBuffer as unknown as number[], this.#stateSpec);
+    // mj_setState takes a JS array / typed array (a DoubleBuffer throws "Cannot convert undefined").
+    this.mj.mj_setState(this.model, this.data, state as unknown as number[], this.#stateSpec);
     this.mj.mj_forward(this.model, this.data);
   }
 

@@ -1,10 +1,16 @@
 import type { TaskDefinition, TaskState } from '../task.ts';
 import { UserError } from '../../src/core/errors.ts';
 import { reachTask } from './reach.ts';
+import { bimanualLiftTask } from './bimanual_lift.ts';
+import { pegInsertTask } from './peg_insert.ts';
+import { pickPlaceTask } from './pick_place.ts';
 
 /** Every task, by registry name. Adding a task = one import and one line here. */
 export const TASKS = {
   reach: reachTask,
+  bimanual_lift: bimanualLiftTask,
+  peg_insert: pegInsertTask,
+  'pick-place': pickPlaceTask,
 } as const satisfies Record<string, TaskDefinition<any>>;
 
 export type TaskName = keyof typeof TASKS;

@@ -325,7 +325,7 @@ class DataFile {
         case 'image': {
           const bytes = (v as { bytes?: unknown }).bytes;
           if (!(bytes instanceof Uint8Array)) fail(c.key, 'expected struct<bytes, path> with PNG bytes');
-          let img: ReturnType<typeof decodePngRgb>;
+          let img: ReturnType<typeof decodePngToRgb>;
           try {
             img = decodePngToRgb(bytes as Uint8Array);
           } catch (err) {
