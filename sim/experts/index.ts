@@ -9,9 +9,9 @@ import { pickPlaceScript } from './pick_place.ts';
 /** The scripted expert of each task, by task name (same keys as sim/tasks/index.ts). */
 export const EXPERT_SCRIPTS: Record<string, (env: SimEnv, tools: ScriptTools) => TaskScript> = {
   reach: reachScript,
-  peg_insert: pegInsertScript,
-  bimanual_lift: bimanualLiftScript,
   'pick-place': pickPlaceScript,
+  'peg-insert': pegInsertScript,
+  'bimanual-lift': bimanualLiftScript,
 };
 
 export function getExpertScript(taskName: string): (env: SimEnv, tools: ScriptTools) => TaskScript {

@@ -127,9 +127,11 @@ export class ScriptedExpert {
       this.#label('hesitation', frame, n);
       frame += n;
     }
-    if (generic && this.#rng.uniform() < FLAW_PROBABILITY.wrong_way * this.#flawRate) {
+    const moving = seg.targets.some((t) => t !== null);
+    if (generic && this.#rng.uniform() < FLAW_PROBABILITY.wrong_way * this.#flawRate && moving) {
       // Move briefly away from where the segment is going, as an operator misreading the view.
       const detour = from.map((p, a) => {
+        if (seg.targets[a] === null) return { ...p }; // an arm told to hold keeps holding
         let dir = sub3(p.pos, targets[a]!.pos);
         if (norm3(dir) < 1e-3) dir = [this.#rng.normal(), this.#rng.normal(), 0];
         const length = WRONG_WAY_M[0] + (WRONG_WAY_M[1] - WRONG_WAY_M[0]) * this.#rng.uniform();

@@ -8,9 +8,9 @@ import { pickPlaceTask } from './pick_place.ts';
 /** Every task, by registry name. Adding a task = one import and one line here. */
 export const TASKS = {
   reach: reachTask,
-  bimanual_lift: bimanualLiftTask,
-  peg_insert: pegInsertTask,
   'pick-place': pickPlaceTask,
+  'peg-insert': pegInsertTask,
+  'bimanual-lift': bimanualLiftTask,
 } as const satisfies Record<string, TaskDefinition<any>>;
 
 export type TaskName = keyof typeof TASKS;
