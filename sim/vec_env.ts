@@ -97,8 +97,6 @@ export class VecEnv {
     if (!Number.isInteger(seed)) throw new UserError(`VecEnv: seed must be an integer, got ${seed}`);
     const numWorkers = requested ?? Math.min(numEnvs, availableParallelism());
     if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new UserError(`VecEnv: numWorkers must be an integer >= 0, got ${numWorkers}`);
-    const blocks = partition(numEnvs, Math.max(1, Math.min(numWorkers, numEnvs)));
-
     if (numWorkers === 0) {
       const slice = await EnvSlice.create(spec, 0, numEnvs, numEnvs, seed);
       const metadata = slice.metadata();
@@ -110,6 +108,7 @@ export class VecEnv {
     // (this also rejects an unknown task name before any thread starts).
     const actionDim = getTask(spec.task).armPrefixes.length * ARM_DIM;
     const shared = new SharedArrayBuffer(numEnvs * actionDim * Float32Array.BYTES_PER_ELEMENT);
+    const blocks = partition(numEnvs, Math.min(numWorkers, numEnvs));
     const started = await Promise.allSettled(
       blocks.map(({ first, count }, w) => WorkerRunner.start(w, { kind: 'flowsteer-vec-env', spec, first, count, numEnvs, seed, actions: shared })),
     );

@@ -186,15 +186,18 @@ export type WorkerReply =
   | { id: number; type: 'step'; result: SliceStepResult }
   | { id: number; type: 'error'; error: { name: string; message: string; stack?: string } };
 
+/** Below this size copying a buffer is cheaper than moving it (measured: ~10 us per step for 4 states). */
+const MIN_TRANSFER_BYTES = 1024;
+
 /**
- * The ArrayBuffers under `value` (observations, result arrays) that can move instead of being
- * copied: each once, and only those a view covers entirely, so a view into a larger buffer
- * (e.g. wasm memory, which must never be detached) is copied by postMessage instead.
+ * The ArrayBuffers under `value` (observations, result arrays) worth moving instead of copying:
+ * each once, at least MIN_TRANSFER_BYTES, and only those a view covers entirely, so a view into a
+ * larger buffer (e.g. wasm memory, which must never be detached) is copied by postMessage instead.
  */
 export function transferables(value: unknown, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
   if (ArrayBuffer.isView(value)) {
     const buf = value.buffer;
-    if (buf instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buf.byteLength) out.add(buf);
+    if (buf instanceof ArrayBuffer && buf.byteLength >= MIN_TRANSFER_BYTES && value.byteOffset === 0 && value.byteLength === buf.byteLength) out.add(buf);
   } else if (Array.isArray(value)) {
     for (const v of value) transferables(v, out);
   } else if (value !== null && typeof value === 'object') {
