@@ -12,8 +12,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${VENV:-$root/.venv-ref}"
-packages=(mujoco==3.14.0 torch==2.13.0 onnx==1.23.1 onnxruntime==1.30.0 pyarrow==25.0.1 datasets==5.0.1 numpy==2.4.6)
-check='import mujoco, torch, onnx, onnxruntime, pyarrow, datasets, numpy; assert mujoco.__version__ == "3.14.0", mujoco.__version__'
+packages=(mujoco==3.14.0 torch==2.13.0 onnx==1.23.1 onnxruntime==1.30.0 pyarrow==25.0.1 datasets==5.0.1 numpy==2.4.6 pillow==12.3.0)
+check='import mujoco, torch, onnx, onnxruntime, pyarrow, datasets, numpy, PIL; assert mujoco.__version__ == "3.14.0", mujoco.__version__'
 
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
   echo "[setup_venv] $venv is ready (mujoco $("$venv/bin/python" -c 'import mujoco; print(mujoco.__version__)'))"
