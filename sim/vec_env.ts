@@ -17,7 +17,8 @@
  *   const { observations, rewards, dones, infos } = await vec.step(actions); // actions: (8 x 7)
  *   await vec.close();
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../src/core/ts_worker.ts';
 import { availableParallelism } from 'node:os';
 import type { Observation } from '../src/core/observation.ts';
 import { UserError } from '../src/core/errors.ts';
@@ -264,7 +265,7 @@ class WorkerRunner implements SliceRunner {
   /** Starts the worker and waits until its envs exist (rejects with the worker's error otherwise). */
   static start(index: number, init: WorkerInit): Promise<WorkerRunner> {
     const label = `VecEnv worker ${index} (envs ${init.first}..${init.first + init.count - 1})`;
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: init });
+    const worker = startTsWorker(new URL('./vec_env_worker.ts', import.meta.url), { workerData: init });
     const pending: PendingReplies = new Map();
     let runner: WorkerRunner | undefined;
     const failAll = (err: Error) => {
@@ -318,19 +319,6 @@ class WorkerRunner implements SliceRunner {
       this.#worker.postMessage({ ...req, id } satisfies WorkerRequest);
     });
   }
-}
-
-/**
- * The worker's first script. The worker module is TypeScript, so tsx's ESM hooks must be
- * registered inside the worker before it is imported. On Node 20 the documented way,
- * `new Worker(url, { execArgv: ['--import', 'tsx'] })`, fails with ERR_UNKNOWN_FILE_EXTENSION
- * (loader flags do not reach worker threads: nodejs/node#47747, privatenumber/tsx#354), so the
- * bootstrap calls tsx's `register()` itself. Works under `node --import tsx` and in vitest.
- */
-function workerBootstrap(): string {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./vec_env_worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
 /** A worker's error in the caller's thread: the worker's message (and class, for UserError), its stack as `cause`. */

@@ -4,7 +4,7 @@ import type { WorkerReply, WorkerRequest, WorkerResult } from './worker_protocol
 
 /**
  * Entry of the training worker thread (started by WorkerStepRunner through
- * train_worker_bootstrap.mjs): hosts a LocalStepRunner and serves requests one at a time,
+ * src/core/ts_worker.ts): hosts a LocalStepRunner and serves requests one at a time,
  * in arrival order, so steps never overlap.
  */
 const port = parentPort;

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../core/ts_worker.ts';
 import type { ExecutionProviderName } from './execution_provider.ts';
 import type { BatchData } from './inputs.ts';
 import type { StepResult, StepRunner, StepRunnerInit } from './step_runner.ts';
@@ -28,9 +29,7 @@ export class WorkerStepRunner implements StepRunner {
   }
 
   static async create(init: StepRunnerInit, log: (message: string) => void = console.warn): Promise<WorkerStepRunner> {
-    const worker = new Worker(new URL('./train_worker_bootstrap.mjs', import.meta.url), {
-      workerData: { entry: new URL('./train_worker.ts', import.meta.url).href },
-    });
+    const worker = startTsWorker(new URL('./train_worker.ts', import.meta.url));
     const pending = new Map<number, Pending>();
     worker.on('message', (reply: WorkerReply) => {
       if ('log' in reply) return log(reply.log);

@@ -3,6 +3,9 @@ import { SimEnv } from '../../../sim/env.ts';
 import { evaluate } from '../../eval/evaluate.ts';
 import { expertPolicy, type EpisodePolicy } from '../../eval/episode_policy.ts';
 import { UserError } from '../../core/errors.ts';
+import { OnnxPolicy } from '../../policy/onnx_policy.ts';
+import { assertPolicyFitsEnv, onnxEpisodePolicy } from '../../policy/policy_adapter.ts';
+import type { PolicyManifest } from '../../policy/manifest.ts';
 import { formatTable, parseIntFlag, runCommand } from '../output.ts';
 import { parseQuality } from '../quality.ts';
 
@@ -16,6 +19,9 @@ interface SimOptions {
   size?: number;
   json?: boolean;
   quiet?: boolean;
+  nActionSteps?: number;
+  temporalEnsemble?: number | true;
+  device: string;
 }
 
 export function registerSim(program: Command): void {
@@ -31,11 +37,19 @@ export function registerSim(program: Command): void {
     .option('--size <px>', 'camera image side (default: the task config)', parseIntFlag('--size', 8))
     .option('--json', 'print eval_info as JSON on stdout')
     .option('--quiet', 'no progress output')
+    .option('--n-action-steps <n>', 'bundle policies: actions executed per predicted chunk (default: chunk_size/2)', parseIntFlag('--n-action-steps', 1))
+    .option('--temporal-ensemble [m]', 'bundle policies: ACT temporal ensembling, query every step (weights exp(-m*i), m default 0.01)', parseCoeff)
+    .option('--device <cpu|cuda>', 'bundle policies: ONNX Runtime execution provider (cuda falls back to cpu with a warning)', 'cpu')
     .action((opts: SimOptions) =>
       runCommand(async () => {
-        const env = await SimEnv.create({ task: opts.task, render: opts.out !== undefined, config: opts.size ? { imageSize: opts.size } : {} });
+        const bundle = opts.policy === 'expert' ? undefined : await OnnxPolicy.load(opts.policy, { provider: opts.device });
+        const config = bundle ? envConfigForBundle(bundle.manifest, opts.size) : opts.size ? { imageSize: opts.size } : {};
+        const env = await SimEnv.create({ task: opts.task, render: opts.out !== undefined || bundle !== undefined, config }).catch((err) => {
+          bundle?.dispose();
+          throw err;
+        });
         try {
-          const policy = makePolicy(env, opts);
+          const policy = bundle ? bundlePolicy(env, bundle, opts) : makePolicy(env, opts);
           const info = evaluate(env, policy, { episodes: opts.episodes, seed: opts.seed, outDir: opts.out, quiet: opts.quiet || opts.json });
           if (opts.json) return void console.log(JSON.stringify(info, null, 2));
           console.log('');
@@ -52,6 +66,7 @@ export function registerSim(program: Command): void {
           if (opts.out) console.log(`wrote ${opts.out}/eval_info.json${info.strip_path ? ` and ${info.strip_path}` : ''}`);
         } finally {
           env.dispose();
+          bundle?.dispose();
         }
       }),
     );
@@ -59,5 +74,29 @@ export function registerSim(program: Command): void {
 
 function makePolicy(env: SimEnv, opts: SimOptions): EpisodePolicy {
   if (opts.policy === 'expert') return expertPolicy(env, { quality: opts.quality });
-  throw new UserError(`--policy '${opts.policy}': only 'expert' is available until policy bundles land (issue #3: flow-matching policy)`);
+  throw new UserError(`--policy '${opts.policy}': expected 'expert' or a policy bundle directory`);
+}
+
+/** A bundle's cameras become the env's; the simulator renders square images of one size. */
+function envConfigForBundle(manifest: PolicyManifest, size: number | undefined): { cameras?: string[]; imageSize?: number } {
+  if (manifest.cameras.length === 0) return size ? { imageSize: size } : {};
+  const sizes = new Set(manifest.cameras.flatMap((c) => [c.height, c.width]));
+  const [side] = sizes;
+  if (sizes.size !== 1 || side === undefined)
+    throw new UserError(`policy '${manifest.name}': cameras ${manifest.cameras.map((c) => `${c.name} ${c.width}x${c.height}`).join(', ')}; the simulator renders square images of one size`);
+  if (size !== undefined && size !== side) throw new UserError(`--size ${size} conflicts with policy '${manifest.name}', whose cameras are ${side}x${side}`);
+  return { cameras: manifest.cameras.map((c) => c.name), imageSize: side };
+}
+
+function bundlePolicy(env: SimEnv, policy: OnnxPolicy, opts: SimOptions): EpisodePolicy {
+  assertPolicyFitsEnv(policy.manifest, env);
+  if (policy.manifest.fps !== env.fps) console.warn(`warning: policy '${policy.manifest.name}' was trained at ${policy.manifest.fps} Hz; task '${env.taskName}' runs at ${env.fps} Hz`);
+  const m = opts.temporalEnsemble === true ? 0.01 : opts.temporalEnsemble;
+  return onnxEpisodePolicy(policy, { executor: { nActionSteps: opts.nActionSteps, temporalEnsembleCoeff: m ?? null } });
+}
+
+function parseCoeff(value: string): number {
+  const m = Number(value);
+  if (!Number.isFinite(m) || m < 0) throw new UserError(`--temporal-ensemble expects a coefficient >= 0, got '${value}'`);
+  return m;
 }
