@@ -3,6 +3,7 @@ import { registerTasks } from './commands/tasks.ts';
 import { registerRender } from './commands/render.ts';
 import { registerSim } from './commands/sim.ts';
 import { registerDemos } from './commands/demos.ts';
+import { registerTrain } from './commands/train.ts';
 
 /** The `flowsteer` command line: one thin file per command under ./commands. */
 const program = new Command('flowsteer')
@@ -13,5 +14,6 @@ registerTasks(program);
 registerRender(program);
 registerSim(program);
 registerDemos(program);
+registerTrain(program);
 
 await program.parseAsync(process.argv);
