@@ -172,10 +172,10 @@ export const pickPlaceTask = defineTask<PickPlaceState>({
   description: 'Put the named cube (red, green or blue) into the left or right bin (robot point of view).',
   scene: 'tasks/pick_place.xml',
   armPrefixes: [''],
-  // Cameras: only `front`. It frames both bins, the cubes (4-5 px each at 64x64, colours clear)
-  // and the gripper. fs6's `wrist` camera currently looks back along the forearm and never sees
-  // the cubes; add it here once it looks along the fingers.
-  defaultConfig: { maxSteps: 240, controlHz: 20, cameras: ['front'], imageSize: 64, successHoldSteps: 5 },
+  // Cameras: `front` frames both bins, the cubes (4-5 px each at 64x64, colours clear) and the
+  // gripper; `wrist` looks along the fingers and shows the cube being approached at ~15 px, which
+  // the default policy (policies/default) uses for the final approach and grasp.
+  defaultConfig: { maxSteps: 240, controlHz: 20, cameras: ['front', 'wrist'], imageSize: 64, successHoldSteps: 5 },
   instructionExamples: INSTRUCTION_TEMPLATES.map((t, i) => t(CUBE_COLOURS[i % 3]!, BIN_SIDES[i % 2]!)),
   home: [[0, 0.2, 1.6, 1.34, 0, 0]],
 
