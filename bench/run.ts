@@ -21,6 +21,7 @@ const BENCHES: Bench[] = [
   { name: 'sim', what: 'simulator steps/s (single, vectorised) and camera images/s vs native MuJoCo 3.14', command: ['bench/sim_speed.ts'] },
   { name: 'nn', what: 'training steps/s of the ONNX training engine', command: ['bench/nn/train_speed.ts', '--threads', '1'] },
   { name: 'nn-torch', what: 'the same shapes in PyTorch 2.13 CPU (reference)', command: ['bench/nn/train_speed_torch.py', '--threads', '1'], python: true },
+  { name: 'policy', what: 'default policy: sampling latency (B=1, 64) and training steps/s vs the same architecture and weights in PyTorch 2.13 CPU (spawned by the script)', command: ['bench/policy_speed.ts'] },
 ];
 
 const VENV_PYTHON = '.venv-ref/bin/python';
