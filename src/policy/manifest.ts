@@ -11,7 +11,10 @@ import { OrtSession, type OrtSessionOptions, type ProviderName, type ValueInfo }
  * lists from the other fields so a producer cannot describe one thing and ship another.
  */
 
-export const POLICY_FORMAT_VERSION = 1;
+/** The version writers write. Version 2 added the optional `execution` recommendation. */
+export const POLICY_FORMAT_VERSION = 2;
+/** Versions this reader reads (docs/policy-format.md, "Versioning"). */
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1, 2];
 export const MANIFEST_FILE = 'policy.json';
 /** The dynamic batch dimension in tensor specs. */
 export const BATCH_DIM = 'B';
@@ -60,7 +63,7 @@ const GraphSpecSchema = z.strictObject({
 
 export const PolicyManifestSchema = z
   .strictObject({
-    format_version: z.literal(POLICY_FORMAT_VERSION).describe('bundle format version (docs/policy-format.md)'),
+    format_version: z.union([z.literal(1), z.literal(2)]).describe('bundle format version (docs/policy-format.md); 2 adds `execution`'),
     name: z.string().min(1).describe('policy name'),
     created: z.iso.datetime({ offset: true }).describe('ISO 8601 creation time'),
     task: z.string().min(1).optional().describe('task registry name the policy was trained on'),
@@ -93,6 +96,13 @@ export const PolicyManifestSchema = z
         max_length: positiveInt.describe('L: tokens per instruction (pad/truncate)'),
       })
       .describe('instruction tokenizer'),
+    execution: z
+      .strictObject({
+        n_action_steps: positiveInt.optional().describe('actions executed per chunk before querying again (receding horizon), <= chunk_size'),
+        temporal_ensemble_coeff: z.number().finite().nonnegative().optional().describe('ACT temporal ensembling coefficient m (query every step)'),
+      })
+      .optional()
+      .describe("the producer's recommended chunk execution (measured with it); runtimes use it unless the user sets their own. Absent: the runtime's default (n = H/2)"),
     graphs: z.strictObject({
       sample: GraphSpecSchema.describe('observation + noise -> normalised action chunk'),
       features: GraphSpecSchema.extend({ dim: positiveInt.describe('F: feature dimension') }).describe('observation -> features'),
@@ -100,6 +110,7 @@ export const PolicyManifestSchema = z
   })
   .superRefine((m, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (m.execution && m.format_version < 2) issue(['execution'], `needs format_version 2 (the manifest says ${m.format_version})`);
     if (m.state_names.length !== m.state_dim) issue(['state_names'], `expected ${m.state_dim} names (state_dim), got ${m.state_names.length}`);
     if (m.action_names.length !== m.action_dim) issue(['action_names'], `expected ${m.action_dim} names (action_dim), got ${m.action_names.length}`);
     const cams = m.cameras.map((c) => c.name);
@@ -112,6 +123,10 @@ export const PolicyManifestSchema = z
         if (arr && arr.length !== dim) issue(['normalization', feature, k], `expected ${dim} values (${feature === KEYS.state ? 'state_dim' : 'action_dim'}), got ${arr.length}`);
       }
     }
+    if (m.execution?.n_action_steps !== undefined && m.execution.n_action_steps > m.chunk_size)
+      issue(['execution', 'n_action_steps'], `must be <= chunk_size (${m.chunk_size}), got ${m.execution.n_action_steps}`);
+    if (m.execution?.temporal_ensemble_coeff !== undefined && m.execution.n_action_steps !== undefined && m.execution.n_action_steps !== 1)
+      issue(['execution', 'n_action_steps'], `temporal ensembling queries every step: give 1 or leave it out, got ${m.execution.n_action_steps}`);
     const vocab = m.tokenizer.vocab;
     if (vocab[PAD_ID] !== '<pad>') issue(['tokenizer', 'vocab', PAD_ID], `must be '<pad>', got '${vocab[PAD_ID]}'`);
     if (vocab[UNK_ID] !== '<unk>') issue(['tokenizer', 'vocab', UNK_ID], `must be '<unk>', got '${vocab[UNK_ID]}'`);
@@ -184,8 +199,8 @@ export function readPolicyManifest(dir: string): PolicyManifest {
     throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
   }
   const version = (raw as { format_version?: unknown } | null)?.format_version;
-  if (version !== undefined && version !== POLICY_FORMAT_VERSION)
-    throw new UserError(`${path}: format_version ${JSON.stringify(version)} is not supported (this reader supports ${POLICY_FORMAT_VERSION})`);
+  if (version !== undefined && !SUPPORTED_FORMAT_VERSIONS.includes(version as number))
+    throw new UserError(`${path}: format_version ${JSON.stringify(version)} is not supported (this reader supports ${SUPPORTED_FORMAT_VERSIONS.join(', ')})`);
   const parsed = PolicyManifestSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(describeZodIssues(path, parsed.error.issues));
   const manifest = parsed.data;

@@ -33,7 +33,7 @@ export function episodeNoiseSeed(seed: number): number {
  * (`episodeNoiseSeed(seed)`), so an evaluation is reproducible episode by episode.
  */
 export function onnxEpisodePolicy(policy: OnnxPolicy, options: OnnxEpisodePolicyOptions = {}): EpisodePolicy {
-  const executor = new ChunkExecutor({ ...options.executor, chunkSize: policy.chunkSize, actionDim: policy.actionDim });
+  const executor = new ChunkExecutor({ ...options.executor, ...executionMode(policy.manifest, options.executor), chunkSize: policy.chunkSize, actionDim: policy.actionDim });
   const c = executor.config;
   const mode = c.temporalEnsembleCoeff !== null ? `temporal-ensemble m=${c.temporalEnsembleCoeff}` : `n=${c.nActionSteps}/${c.chunkSize}`;
   let rng: Rng | undefined;
@@ -53,6 +53,20 @@ export function onnxEpisodePolicy(policy: OnnxPolicy, options: OnnxEpisodePolicy
       return executor.act(() => policy.sample([observation], policy.drawNoise(1, noiseRng)));
     },
   };
+}
+
+/**
+ * How chunks are executed: the caller's choice if it made one (either field set), else the
+ * bundle's recommendation (`execution` in policy.json), else the executor's default.
+ */
+export function executionMode(
+  manifest: Pick<PolicyManifest, 'execution'>,
+  chosen: Pick<ChunkExecutorConfigInput, 'nActionSteps' | 'temporalEnsembleCoeff'> = {},
+): Pick<ChunkExecutorConfigInput, 'nActionSteps' | 'temporalEnsembleCoeff'> {
+  const callerChose = chosen.nActionSteps !== undefined || (chosen.temporalEnsembleCoeff ?? null) !== null;
+  if (callerChose || !manifest.execution) return { nActionSteps: chosen.nActionSteps, temporalEnsembleCoeff: chosen.temporalEnsembleCoeff ?? null };
+  const { n_action_steps, temporal_ensemble_coeff } = manifest.execution;
+  return { nActionSteps: n_action_steps, temporalEnsembleCoeff: temporal_ensemble_coeff ?? null };
 }
 
 /**

@@ -137,6 +137,13 @@ export const TrainConfigSchema = z
     emaDecay: z.number().min(0).lt(1).default(0.999).describe('exponential moving average of the weights (diffusion policy / LeRobot: 0.9999 over far longer runs); validation and the exported bundle use it; 0 disables'),
     emaEvery: positiveInt.default(10).describe('fold the weights into the EMA every this many steps (with decay^emaEvery)'),
     threads: positiveInt.default(1).describe('ONNX Runtime intra-op threads of the training step'),
+    execution: z
+      .strictObject({
+        nActionSteps: positiveInt.optional().describe('actions executed per chunk before querying again'),
+        temporalEnsembleCoeff: z.number().nonnegative().optional().describe('ACT temporal ensembling coefficient m'),
+      })
+      .optional()
+      .describe("recommended chunk execution, written to the bundle's policy.json `execution` (runtimes use it unless told otherwise); set it to what evaluation measured best"),
   });
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

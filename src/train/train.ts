@@ -271,6 +271,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       normalization: data.normalization,
       vocab: data.vocab,
       description: `flow-matching policy trained by flowsteer train on ${basename(resolve(options.dataDir))} (${data.numEpisodes} episodes, ${step} steps of batch ${B})`,
+      ...(config.execution ? { execution: config.execution } : {}),
     });
     if (!options.quiet) log(`[train] wrote ${out}/policy.json (${manifest.graphs.sample.file}, ${manifest.graphs.features.file}), ${LOSS_PLOT_FILE}, ${STATE_FILE}`);
     validator?.dispose();

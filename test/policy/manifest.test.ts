@@ -53,12 +53,15 @@ describe('policy bundle validation', () => {
 
   it('schema errors name the field: format version, names, normalisation arrays, unknown keys', () => {
     const cases: Array<[string, (m: Record<string, any>) => void, RegExp]> = [
-      ['version', (m) => (m.format_version = 2), /format_version 2 is not supported \(this reader supports 1\)/],
+      ['version', (m) => (m.format_version = 3), /format_version 3 is not supported \(this reader supports 1, 2\)/],
+      ['execution in a version 1 manifest', (m) => ((m.format_version = 1), (m.execution = { n_action_steps: 8 })), /execution: needs format_version 2/],
       ['state names', (m) => m.state_names.pop(), /state_names: expected 7 names \(state_dim\), got 6/],
       ['norm length', (m) => m.normalization['observation.state'].mean.pop(), /normalization\.observation\.state\.mean: expected 7 values \(state_dim\), got 6/],
       ['norm missing array', (m) => delete m.normalization.action.std, /normalization\.action\.std: mode 'mean_std' needs 'std'/],
       ['unknown key', (m) => (m.chunk_sise = 8), /chunk_sise/],
       ['vocab', (m) => (m.tokenizer.vocab[1] = 'unk'), /tokenizer\.vocab\.1: must be '<unk>'/],
+      ['execution longer than a chunk', (m) => ((m.format_version = 2), (m.execution = { n_action_steps: 17 })), /execution\.n_action_steps: must be <= chunk_size \(16\), got 17/],
+      ['execution: ensembling with n > 1', (m) => ((m.format_version = 2), (m.execution = { n_action_steps: 4, temporal_ensemble_coeff: 0.01 })), /execution\.n_action_steps: temporal ensembling queries every step/],
     ];
     for (const [, edit, pattern] of cases) {
       const dir = copyBundle(TORCH);

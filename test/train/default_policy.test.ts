@@ -33,8 +33,9 @@ describe('policies/default', () => {
   });
 
   it(`succeeds in at least ${MIN_SUCCESSES} of the first ${EPISODES} evaluation episodes`, () => {
-    // The executor RESULTS.md reports the policy with: execute the whole chunk (n = H = 16).
-    const episodePolicy = onnxEpisodePolicy(policy, { executor: { nActionSteps: policy.chunkSize } });
+    // The executor RESULTS.md reports the policy with, which the bundle recommends: whole chunks (n = H = 16).
+    expect(policy.manifest.execution?.n_action_steps).toBe(policy.chunkSize);
+    const episodePolicy = onnxEpisodePolicy(policy);
     const results = Array.from({ length: EPISODES }, (_, i) => rollout(env, episodePolicy, FIRST_SEED + i));
     const successes = results.filter((r) => r.success).length;
     console.log(`policies/default: ${successes}/${EPISODES} successes (seeds ${FIRST_SEED}..${FIRST_SEED + EPISODES - 1}), steps ${results.map((r) => r.steps).join(' ')}`);

@@ -174,8 +174,10 @@ describe('exported bundle under the runtime (src/policy OnnxPolicy)', () => {
       actionNames: ['a.target', 'b.target'],
       normalization,
       vocab: VOCAB,
+      execution: { nActionSteps: 3 },
     });
     expect(manifest.sampler).toEqual({ type: 'euler', steps: cfg.samplerSteps, time_convention: 'pi0' });
+    expect(manifest.execution).toEqual({ n_action_steps: 3 });
     const policy = await OnnxPolicy.load(tmp.dir);
     try {
       const B = 2;

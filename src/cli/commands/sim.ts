@@ -37,7 +37,7 @@ export function registerSim(program: Command): void {
     .option('--size <px>', 'camera image side (default: the task config)', parseIntFlag('--size', 8))
     .option('--json', 'print eval_info as JSON on stdout')
     .option('--quiet', 'no progress output')
-    .option('--n-action-steps <n>', 'bundle policies: actions executed per predicted chunk (default: chunk_size/2)', parseIntFlag('--n-action-steps', 1))
+    .option('--n-action-steps <n>', "bundle policies: actions executed per predicted chunk (default: the bundle's execution.n_action_steps, else chunk_size/2)", parseIntFlag('--n-action-steps', 1))
     .option('--temporal-ensemble [m]', 'bundle policies: ACT temporal ensembling, query every step (weights exp(-m*i), m default 0.01)', parseCoeff)
     .option('--device <cpu|cuda>', 'bundle policies: ONNX Runtime execution provider (cuda falls back to cpu with a warning)', 'cpu')
     .action((opts: SimOptions) =>
@@ -92,7 +92,7 @@ function bundlePolicy(env: SimEnv, policy: OnnxPolicy, opts: SimOptions): Episod
   assertPolicyFitsEnv(policy.manifest, env);
   if (policy.manifest.fps !== env.fps) console.warn(`warning: policy '${policy.manifest.name}' was trained at ${policy.manifest.fps} Hz; task '${env.taskName}' runs at ${env.fps} Hz`);
   const m = opts.temporalEnsemble === true ? 0.01 : opts.temporalEnsemble;
-  return onnxEpisodePolicy(policy, { executor: { nActionSteps: opts.nActionSteps, temporalEnsembleCoeff: m ?? null } });
+  return onnxEpisodePolicy(policy, { executor: { nActionSteps: opts.nActionSteps, temporalEnsembleCoeff: m } });
 }
 
 function parseCoeff(value: string): number {
