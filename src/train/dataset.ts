@@ -65,6 +65,8 @@ export interface TrainingDataOptions {
   readonly valFraction: number;
   /** Seeds the split. */
   readonly seed: number;
+  /** Use these statistics instead of the dataset's (fine-tuning keeps the seeding bundle's). */
+  readonly normalization?: { readonly state: NormalizationSpec; readonly action: NormalizationSpec };
 }
 
 /** Per-batch options of `TrainingData.batch`. */
@@ -136,7 +138,7 @@ export class TrainingData {
     this.taskName = names.size === 1 ? [...names][0] : undefined;
     this.stateNames = spec.stateNames;
     this.actionNames = spec.actionNames;
-    this.normalization = {
+    this.normalization = options.normalization ?? {
       state: normalizationFromStats(ds.stats, KEYS.state, cfg.normalization.state, S, where),
       action: normalizationFromStats(ds.stats, KEYS.action, cfg.normalization.action, A, where),
     };

@@ -12,6 +12,8 @@ import { SUBGOAL_TARGET, TrainingData, type FlowBatch } from './dataset.ts';
 import { WeightEma, loadParamFile, saveParamFile } from './ema.ts';
 import { buildSampleGraph, writePolicyBundle } from './export.ts';
 import { flowPolicyModel, POLICY_INPUTS, type FlowPolicyModel, type PolicyDims } from './model.ts';
+import { readBundleWeights, seedParamsFromBundle, type BundleWeights } from './init_from_bundle.ts';
+import type { NormalizationSpec, PolicyManifest } from '../policy/manifest.ts';
 
 /**
  * `flowsteer train`: flow-matching behaviour cloning from a LeRobot dataset into a policy bundle.
@@ -33,6 +35,11 @@ export interface TrainOptions {
   readonly config: TrainConfig;
   /** Continue from `<outDir>/checkpoints/last.safetensors`. @default false */
   readonly resume?: boolean;
+  /**
+   * Start from the weights of this policy bundle (fine-tuning; `src/train/init_from_bundle.ts`)
+   * with its normalisation and vocabulary; AdamW state and the step count start fresh.
+   */
+  readonly initFrom?: string;
   /** @default 'cpu' */
   readonly device?: ExecutionProviderName;
   /** Bundle name in policy.json. @default basename(outDir) */
@@ -112,6 +119,22 @@ function readState(path: string): TrainState {
   }
 }
 
+/** The bundle's normalisation in the trainer's form (modes and statistics as exported). */
+function bundleNormalization(m: PolicyManifest): { state: NormalizationSpec; action: NormalizationSpec } {
+  return { state: m.normalization['observation.state'], action: m.normalization.action };
+}
+
+/** Fresh initialisation, or the seeding bundle's weights over it (`--init-from`). */
+function initialParams(model: FlowPolicyModel, config: TrainConfig, seed: BundleWeights | undefined, options: TrainOptions, log: (line: string) => void): ParamSet {
+  const fresh = model.initParams(new Rng(config.seed));
+  if (!seed) return fresh;
+  const { params, freshNames } = seedParamsFromBundle(model.paramSpecs, fresh, seed, options.initFrom!);
+  if (!options.quiet) {
+    log(`[train] initialised from ${options.initFrom} (${seed.params.size} tensors${freshNames.length ? `; not in the bundle, freshly initialised: ${freshNames.join(', ')}` : ''})`);
+  }
+  return params;
+}
+
 /** Trains (or resumes) and exports the bundle; see the file comment for the directory layout. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = options.config;
@@ -119,6 +142,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const statePath = join(out, STATE_FILE);
   const ckptPath = join(out, CHECKPOINT_FILE);
+  if (options.initFrom && options.resume) throw new UserError('--init-from starts a new run; --resume continues one: give one of them');
   let previous: TrainState | undefined;
   if (options.resume) {
     if (!existsSync(ckptPath) || !existsSync(statePath)) throw new UserError(`--resume: ${out} holds no training run to resume (expected ${STATE_FILE} and ${CHECKPOINT_FILE})`);
@@ -130,8 +154,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new UserError(`${out} already holds a training run (${STATE_FILE}); pass --resume to continue it, or choose another --out`);
   }
 
+  const seed = options.initFrom ? readBundleWeights(options.initFrom) : undefined;
   if (!options.quiet) log(`[train] reading ${options.dataDir}`);
-  const data = await TrainingData.load(options.dataDir, config.policy, { valFraction: config.valFraction, seed: config.seed });
+  const data = await TrainingData.load(options.dataDir, config.policy, {
+    valFraction: config.valFraction,
+    seed: config.seed,
+    ...(seed ? { normalization: bundleNormalization(seed.manifest) } : {}),
+  });
+  if (seed && JSON.stringify(seed.manifest.tokenizer.vocab) !== JSON.stringify(data.vocab)) {
+    const known = new Set(seed.manifest.tokenizer.vocab);
+    const extra = data.vocab.filter((w) => !known.has(w));
+    throw new UserError(
+      `--init-from ${options.initFrom}: ${options.dataDir} gives a different vocabulary than the bundle's tokenizer` +
+        (extra.length ? ` (new words: ${extra.slice(0, 10).join(', ')})` : ' (fewer words)') +
+        '; fine-tune on data with the same instruction vocabulary',
+    );
+  }
   if (data.trainFrames.length === 0) throw new UserError(`${options.dataDir}: no training frames left after the validation split`);
   if (previous && JSON.stringify(previous.data.vocab) !== JSON.stringify(data.vocab)) {
     throw new UserError(`--resume: ${options.dataDir} gives a different vocabulary than the run in ${out} was trained on (a different dataset?)`);
@@ -152,7 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       optimizer: { lr: config.lr, betas: config.betas, eps: 1e-8, weightDecay: config.weightDecay },
       gradClip: { maxNorm: config.gradClip },
     },
-    params: model.initParams(new Rng(config.seed)),
+    params: initialParams(model, config, seed, options, log),
     lrSchedule: (step) => learningRate(config, step),
     executionProvider: options.device ?? 'cpu',
     intraOpNumThreads: config.threads,

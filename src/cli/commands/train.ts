@@ -14,6 +14,7 @@ interface TrainCliOptions {
   threads?: number;
   device: string;
   resume?: boolean;
+  initFrom?: string;
   name?: string;
   json?: boolean;
 }
@@ -31,6 +32,7 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', parseIntFlag('--threads', 1))
     .option('--device <cpu|cuda>', "execution provider; 'cuda' falls back to CPU with a notice when unavailable", 'cpu')
     .option('--resume', 'continue the run in --out from its last checkpoint (with --steps at or below it: just export the bundle)')
+    .option('--init-from <bundle>', 'fine-tune: start from the weights, normalisation and vocabulary of a bundle written by flowsteer train (same policy config)')
     .option('--name <name>', 'bundle name in policy.json (default: the --out directory name)')
     .option('--json', 'print the final train state as JSON on stdout')
     .action((opts: TrainCliOptions) =>
@@ -44,7 +46,7 @@ export function registerTrain(program: Command): void {
           ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         };
         const config = parseTrainConfig({ ...base, ...overrides }, opts.config ?? 'train config');
-        const result = await train({ dataDir: opts.data, outDir: opts.out, config, resume: opts.resume ?? false, device: opts.device, quiet: opts.json ?? false, ...(opts.name ? { name: opts.name } : {}) });
+        const result = await train({ dataDir: opts.data, outDir: opts.out, config, resume: opts.resume ?? false, ...(opts.initFrom ? { initFrom: opts.initFrom } : {}), device: opts.device, quiet: opts.json ?? false, ...(opts.name ? { name: opts.name } : {}) });
         const s = result.state;
         if (opts.json) return void console.log(JSON.stringify({ ...s, history: s.history.length, steps_per_s: result.stepsPerSecond }, null, 2));
         const lastVal = s.val.at(-1);
