@@ -1,14 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Observation } from '../../src/core/observation.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { f32, msePerSample, trainStepIO, weightedMean, type ParamSet } from '../../src/nn/index.ts';
+import { readPolicyManifest } from '../../src/policy/manifest.ts';
 import { Normalizer } from '../../src/policy/normalize.ts';
 import { OnnxPolicy } from '../../src/policy/onnx_policy.ts';
 import { WordTokenizer } from '../../src/policy/tokenizer.ts';
 import { buildFeaturesGraph, buildSampleGraph, writePolicyBundle } from '../../src/train/export.ts';
 import { eulerTimes } from '../../src/train/flow_matching.ts';
+import { readBundleWeights } from '../../src/train/init_from_bundle.ts';
 import { POLICY_INPUTS, flowPolicyModel, type PolicyDims } from '../../src/train/model.ts';
+import { reexportBundle } from '../../scripts/reexport_bundle.ts';
+import { defaultBundleBatch } from './default_bundle_batch.ts';
 import { tempDir, tinyConfig } from './helpers.ts';
 
 const cfg = tinyConfig({ policy: { chunkSize: 4, samplerSteps: 10 } }).policy;
@@ -217,6 +223,61 @@ describe('exported bundle under the runtime (src/policy OnnxPolicy)', () => {
       // Same noise, same actions, bit for bit.
       expect(policy.sample(observations, noise)).toEqual(actual);
       expect(policy.features(observations)).toHaveLength(B * manifest.graphs.features.dim);
+    } finally {
+      policy.dispose();
+    }
+  });
+});
+
+describe('scripts/reexport_bundle.ts (re-export a bundle from its own weights)', () => {
+  const info = {
+    name: 'tiny-reexport',
+    task: 'pick-place',
+    fps: 15,
+    stateNames: ['a.pos', 'b.pos', 'c.pos'],
+    actionNames: ['a.target', 'b.target'],
+    normalization: { state: { mode: 'mean_std' as const, mean: [0.1, -0.2, 0.3], std: [0.5, 0.25, 2] }, action: { mode: 'min_max' as const, min: [-1, 0], max: [1, 0.5] } },
+    vocab: VOCAB,
+    description: 'round trip',
+    execution: { nActionSteps: 2 },
+    created: new Date('2026-01-02T03:04:05.000Z'),
+  };
+
+  it('sample.onnx keeps every exported training parameter as a params/<name> initializer (what the torch mirror loads)', () => {
+    const dir = join(tmp.dir, 'names');
+    writePolicyBundle(dir, cfg, dims, params, info);
+    const { params: read } = readBundleWeights(dir);
+    const exported = model.paramSpecs.filter((s) => !s.name.startsWith('subgoal.'));
+    expect(model.paramSpecs.length).toBeGreaterThan(exported.length); // the config has the training-only subgoal head
+    expect([...read.keys()].sort()).toEqual(exported.map((s) => s.name).sort());
+    for (const s of exported) expect(read.get(s.name)!.data).toEqual(params.get(s.name));
+  });
+
+  it('round trip: same manifest (created kept), identical graphs, identical actions', async () => {
+    const original = join(tmp.dir, 'original');
+    const again = join(tmp.dir, 'again');
+    writePolicyBundle(original, cfg, dims, params, info);
+    const manifest = reexportBundle(original, { out: again, config: cfg });
+    expect(manifest).toEqual(readPolicyManifest(original));
+    expect(manifest.created).toBe('2026-01-02T03:04:05.000Z');
+    for (const file of ['sample.onnx', 'features.onnx']) expect(readFileSync(join(again, file)).equals(readFileSync(join(original, file)))).toBe(true);
+    // Without --config the architecture comes from train_state.json, which this bundle lacks.
+    expect(() => reexportBundle(original, { out: join(tmp.dir, 'x') })).toThrow(/train_state\.json/);
+  });
+
+  it('policies/default re-exported samples what the shipped bundle sampled before the factored head (pinned, 1e-5)', async () => {
+    const out = join(tmp.dir, 'default');
+    const manifest = reexportBundle('policies/default', { out });
+    expect(manifest).toEqual(readPolicyManifest('policies/default'));
+    const pinned = JSON.parse(readFileSync('test/train/fixtures/default_policy_actions.json', 'utf8')) as { action: number[] };
+    const policy = await OnnxPolicy.load(out);
+    try {
+      const { observations, noise } = defaultBundleBatch(policy.manifest);
+      const action = policy.sample(observations, noise);
+      expect(Math.max(...pinned.action.map(Math.abs))).toBeGreaterThan(0.5);
+      const diff = maxAbsDiff(action, pinned.action);
+      console.log(`policies/default re-exported: max |action - pinned| = ${diff.toExponential(2)} over ${action.length} values`);
+      expect(diff).toBeLessThan(1e-5);
     } finally {
       policy.dispose();
     }
