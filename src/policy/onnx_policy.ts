@@ -8,6 +8,51 @@ import type { OrtSessionOptions, ProviderName } from './ort_session.ts';
 import { WordTokenizer } from './tokenizer.ts';
 import { Normalizer } from './normalize.ts';
 
+/** uint8 -> float32 in [0, 1]: `BYTE_TO_UNIT[v]` is exactly the float32 rounding of v / 255 (bit-identical to dividing). */
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * One HWC uint8 RGB frame -> three planes of `out` from `r0` (R, G, B, `plane` values each), / 255.
+ *
+ * Hand-written because this runs on every policy call; one 64x64 camera at B = 64, Node 20
+ * (medians of 50): dividing into a fresh array 2.4 ms (a fresh 3 MB Float32Array alone costs ~1.2 ms
+ * of zero-filling), table lookups into a reused buffer 1.35 ms, the same reading the frame as
+ * little-endian 32-bit words (4 pixels = 3 words, a quarter of the loads) 0.6 ms. Frames whose
+ * bytes are not 4-aligned take the byte loop.
+ */
+function hwcToPlanar(rgb: Uint8Array, out: Float32Array, r0: number, plane: number): void {
+  const g0 = r0 + plane;
+  const b0 = g0 + plane;
+  const lut = BYTE_TO_UNIT;
+  if (rgb.byteOffset % 4 === 0 && plane % 4 === 0 && LITTLE_ENDIAN) {
+    const w = new Uint32Array(rgb.buffer, rgb.byteOffset, (3 * plane) / 4);
+    for (let p = 0, q = 0; p < plane; p += 4, q += 3) {
+      const x = w[q]!;
+      const y = w[q + 1]!;
+      const z = w[q + 2]!; // bytes r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3
+      out[r0 + p] = lut[x & 255]!;
+      out[g0 + p] = lut[(x >>> 8) & 255]!;
+      out[b0 + p] = lut[(x >>> 16) & 255]!;
+      out[r0 + p + 1] = lut[x >>> 24]!;
+      out[g0 + p + 1] = lut[y & 255]!;
+      out[b0 + p + 1] = lut[(y >>> 8) & 255]!;
+      out[r0 + p + 2] = lut[(y >>> 16) & 255]!;
+      out[g0 + p + 2] = lut[y >>> 24]!;
+      out[b0 + p + 2] = lut[z & 255]!;
+      out[r0 + p + 3] = lut[(z >>> 8) & 255]!;
+      out[g0 + p + 3] = lut[(z >>> 16) & 255]!;
+      out[b0 + p + 3] = lut[z >>> 24]!;
+    }
+    return;
+  }
+  for (let p = 0, q = 0; p < plane; p++, q += 3) {
+    out[r0 + p] = lut[rgb[q]!]!;
+    out[g0 + p] = lut[rgb[q + 1]!]!;
+    out[b0 + p] = lut[rgb[q + 2]!]!;
+  }
+}
+
 export interface OnnxPolicyOptions extends OrtSessionOptions {
   /** Seed of the default noise stream used when `sample` gets no noise. @default 0 */
   noiseSeed?: number;
@@ -39,6 +84,12 @@ export class OnnxPolicy {
   readonly #state: Normalizer;
   readonly #action: Normalizer;
   #rng: Rng;
+  /**
+   * Per camera, the NCHW float buffer of the last batch, reused while the batch size stays the
+   * same. Safe because inference is synchronous: ONNX Runtime has read the feed before `sample`
+   * or `features` returns, and the buffer never leaves this object.
+   */
+  readonly #imageBuffers = new Map<string, Float32Array>();
 
   private constructor(bundle: PolicyBundle, noiseSeed: number) {
     const m = bundle.manifest;
@@ -134,24 +185,23 @@ export class OnnxPolicy {
     return feeds;
   }
 
-  /** HWC uint8 RGB frames -> (B, 3, H, W) float32 in [0, 1]. */
+  /** HWC uint8 RGB frames -> (B, 3, H, W) float32 in [0, 1], into the camera's reused buffer. */
   #images(observations: readonly Observation[], cam: PolicyManifest['cameras'][number]): Float32Array {
     const { name, height: H, width: W } = cam;
     const plane = H * W;
-    const out = new Float32Array(observations.length * 3 * plane);
-    observations.forEach((o, b) => {
-      const frame = o.images[name];
-      if (!frame) throw new UserError(`observation ${b}: no image from camera '${name}' (policy '${this.manifest.name}' needs ${this.manifest.cameras.map((c) => c.name).join(', ')}; got ${Object.keys(o.images).join(', ') || 'none'})`);
+    const size = observations.length * 3 * plane;
+    let out = this.#imageBuffers.get(name);
+    if (out?.length !== size) {
+      out = new Float32Array(size);
+      this.#imageBuffers.set(name, out);
+    }
+    for (let b = 0; b < observations.length; b++) {
+      const frame = observations[b]!.images[name];
+      if (!frame) throw new UserError(`observation ${b}: no image from camera '${name}' (policy '${this.manifest.name}' needs ${this.manifest.cameras.map((c) => c.name).join(', ')}; got ${Object.keys(observations[b]!.images).join(', ') || 'none'})`);
       if (frame.height !== H || frame.width !== W || frame.rgb.length !== plane * 3)
         throw new UserError(`observation ${b}: camera '${name}' image is ${frame.width}x${frame.height} (${frame.rgb.length} bytes); policy '${this.manifest.name}' expects ${W}x${H} RGB (width x height)`);
-      const rgb = frame.rgb;
-      const base = b * 3 * plane;
-      for (let p = 0; p < plane; p++) {
-        out[base + p] = rgb[3 * p]! / 255;
-        out[base + plane + p] = rgb[3 * p + 1]! / 255;
-        out[base + 2 * plane + p] = rgb[3 * p + 2]! / 255;
-      }
-    });
+      hwcToPlanar(frame.rgb, out, b * 3 * plane, plane);
+    }
     return out;
   }
 }

@@ -155,6 +155,45 @@ describe('analytic bundle: constant velocity field', () => {
   });
 });
 
+describe('image conversion (HWC uint8 -> NCHW float / 255)', () => {
+  /** The runtime's image feed, seen through a features graph that returns it flattened (synthetic_bundle.ts). */
+  async function imagePolicy(height: number, width: number): Promise<OnnxPolicy> {
+    const manifest = syntheticManifest({
+      cameras: [{ name: 'front', height, width }],
+      graphs: { sample: { file: 'sample.onnx', inputs: [], outputs: [] }, features: { file: 'features.onnx', inputs: [], outputs: [], dim: 3 * height * width } },
+    });
+    return OnnxPolicy.load(writeSyntheticBundle({ manifest, features: 'image' }));
+  }
+  /** The definition: channel c of pixel p is rgb[3p + c] / 255, rounded to float32. */
+  const expected = (frames: Uint8Array[], plane: number) =>
+    Float32Array.from({ length: frames.length * 3 * plane }, (_, i) => frames[Math.floor(i / (3 * plane))]![3 * (i % plane) + (Math.floor(i / plane) % 3)]! / 255);
+  const frame = (rng: Rng, n: number, offset: number) => {
+    const bytes = new Uint8Array(n + offset);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = rng.int(256);
+    bytes[offset] = 255; // both ends of the range
+    bytes[offset + 1] = 0;
+    return new Uint8Array(bytes.buffer, offset, n);
+  };
+
+  it.each([
+    ['4-aligned frames (word path)', 8, 6, 0],
+    ['frames at an odd byte offset (byte path)', 8, 6, 1],
+    ['a pixel count not divisible by 4 (byte path)', 5, 3, 0],
+  ])('%s: bit-identical to dividing, across batch sizes (reused buffers hold no stale values)', async (_name, height, width, offset) => {
+    const policy = await imagePolicy(height, width);
+    const rng = new Rng(11);
+    const plane = height * width;
+    const obs = (frames: Uint8Array<ArrayBuffer>[]): Observation[] => frames.map((rgb) => ({ state: new Float32Array(2), task: 'go', images: { front: { height, width, rgb } } }));
+    for (const B of [3, 3, 1, 2]) {
+      const frames = Array.from({ length: B }, () => frame(rng, 3 * plane, offset));
+      expect(frames[0]!.byteOffset % 4).toBe(offset);
+      const got = policy.features(obs(frames));
+      expect(bytes(got).equals(bytes(expected(frames, plane)))).toBe(true);
+    }
+    policy.dispose();
+  });
+});
+
 describe('PolicyWorker', () => {
   it('gives exactly what the in-process policy gives, off the main thread', async () => {
     const name = 'torch_policy';

@@ -71,6 +71,12 @@ export interface SyntheticBundleOptions {
   sampleInputs?: (inputs: GraphInputDecl[]) => GraphInputDecl[];
   /** Constant velocity c, (H, A) flat. @default 0.25 * (index + 1) */
   velocity?: number[];
+  /**
+   * What the features graph computes: `state @ W`, or the first camera's image input flattened
+   * to (B, 3*H*W), so `features()` shows exactly the float tensor the runtime fed (the manifest's
+   * features dim must be 3*H*W then). @default 'state'
+   */
+  features?: 'state' | 'image';
 }
 
 /** Writes a synthetic bundle into a new temp directory and returns the directory. */
@@ -91,10 +97,15 @@ export function writeSyntheticBundle(options: SyntheticBundleOptions = {}): stri
     model(declared, [{ name: 'action', dtype: 'float32', shape: ['B', H, A] }], [onnx.NodeProto.create({ opType: 'Sub', input: [noise.name, 'c'], output: ['action'] })], [floatInit('c', [H, A], c)]),
   );
   const W = Array.from({ length: S * F }, (_, i) => (i % 3) - 1);
-  writeFileSync(
-    join(dir, manifest.graphs.features.file),
-    model(manifest.graphs.features.inputs.map(toDecl), [{ name: 'features', dtype: 'float32', shape: ['B', F] }], [onnx.NodeProto.create({ opType: 'MatMul', input: ['observation.state', 'W'], output: ['features'] })], [floatInit('W', [S, F], W)]),
-  );
+  const camera = manifest.cameras[0];
+  const [node, init] =
+    options.features === 'image' && camera
+      ? [
+          onnx.NodeProto.create({ opType: 'Reshape', input: [`observation.images.${camera.name}`, 'flat'], output: ['features'] }),
+          onnx.TensorProto.create({ name: 'flat', dims: [2], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(BigInt64Array.of(0n, -1n).buffer) }),
+        ]
+      : [onnx.NodeProto.create({ opType: 'MatMul', input: ['observation.state', 'W'], output: ['features'] }), floatInit('W', [S, F], W)];
+  writeFileSync(join(dir, manifest.graphs.features.file), model(manifest.graphs.features.inputs.map(toDecl), [{ name: 'features', dtype: 'float32', shape: ['B', F] }], [node], [init]));
   writeFileSync(join(dir, 'policy.json'), JSON.stringify(manifest, null, 2));
   return dir;
 }
