@@ -20,8 +20,9 @@
  * config's initialisation (seed 0, plus 0.05 N(0, 1) so zero-initialised FiLM layers count in the check) with the pick-place dataset's shapes (cameras front + wrist
  * 64x64, 7 joint states, 7 joint targets, the task's instruction vocabulary).
  *
- *   node --import tsx bench/policy_speed.ts [--bundle DIR] [--config FILE] [--threads 1,2] [--quick] [--no-torch] [--torch-compile]
+ *   node --import tsx bench/policy_speed.ts [--bundle DIR] [--config FILE] [--threads 1,2] [--quick] [--no-torch] [--torch-compile] [--only latency|train]
  *
+ * --only runs one of sections 2 and 3 (the weights check, section 1, always runs).
  * --torch-compile adds torch.compile'd sampler rows (about a minute of compilation per batch
  * size); KEEP_BENCH_DIR=1 keeps the temporary directory (bundle + spec.json) for running
  * bench/policy/torch_mirror.py by hand.
@@ -58,8 +59,12 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
     'torch-compile': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+if (flags.only !== undefined && flags.only !== 'latency' && flags.only !== 'train') throw new Error(`--only: expected 'latency' or 'train', got '${flags.only}'`);
+const runLatency = flags.only !== 'train';
+const runTrain = flags.only !== 'latency';
 const VENV_PYTHON = '.venv-ref/bin/python';
 const MIRROR = 'bench/policy/torch_mirror.py';
 const CHECK_TOLERANCE = 1e-4;
@@ -259,36 +264,40 @@ if (check) {
 }
 
 // 2. Sampling latency -------------------------------------------------------------------------
-console.log(`\n### Sampling latency (one thread each; ms per call; ${LATENCY.map((l) => `B=${l.batch}: ${l.calls} calls`).join(', ')} after warm-up)\n`);
-console.log('| B | ours OnnxPolicy.sample (full call) p50 / p99 | ours graph only p50 / p99 | torch eager + preprocessing p50 / p99 | torch model only p50 / p99 | ratio full / torch full (p50) | ratio graph / torch model (p50) | CPU ms per call ours / torch (full) |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 const latencyRatios: { batch: number; full: number; model: number }[] = [];
-for (const { batch, calls } of LATENCY) {
-  const rng = new Rng(100 + batch);
-  const obs = observations(manifest, batch, rng, INSTRUCTIONS);
-  const noise = policy.drawNoise(batch, rng);
-  const feeds = graphFeeds(manifest, obs, noise);
-  const [full, graph] = timeInterleaved(calls, [() => policy.sample(obs, noise), () => graphSession.run(feeds, [GRAPH_NAMES.action])]) as [Latency, Latency];
-  const torch = torchPhase(spec, ['--phase', 'latency', '--batch', String(batch), '--calls', String(calls), '--threads', '1']) as { full: Latency; model: Latency } | undefined;
-  if (torch) latencyRatios.push({ batch, full: full.p50 / torch.full.p50, model: full.p50 / torch.model.p50 });
-  const pair = (l: Latency | undefined) => (l ? `${fmt(l.p50)} / ${fmt(l.p99)}` : 'n/a');
-  console.log(
-    `| ${batch} | ${pair(full)} | ${pair(graph)} | ${pair(torch?.full)} | ${pair(torch?.model)} | ${ratio(full.p50, torch?.full.p50)} | ${ratio(graph.p50, torch?.model.p50)} | ${fmt(full.cpu_ms_per_call)} / ${torch ? fmt(torch.full.cpu_ms_per_call) : 'n/a'} |`,
-  );
-  if (flags['torch-compile']) {
-    const compiled = torchPhase(spec, ['--phase', 'latency', '--batch', String(batch), '--calls', String(calls), '--threads', '1', '--compile']) as { full: Latency; model: Latency } | undefined;
-    if (compiled) console.log(`| ${batch} (torch.compile) | | | ${pair(compiled.full)} | ${pair(compiled.model)} | ${ratio(full.p50, compiled.full.p50)} | ${ratio(graph.p50, compiled.model.p50)} | |`);
+if (runLatency) {
+  console.log(`\n### Sampling latency (one thread each; ms per call; ${LATENCY.map((l) => `B=${l.batch}: ${l.calls} calls`).join(', ')} after warm-up)\n`);
+  console.log('| B | ours OnnxPolicy.sample (full call) p50 / p99 | ours graph only p50 / p99 | torch eager + preprocessing p50 / p99 | torch model only p50 / p99 | ratio full / torch full (p50) | ratio graph / torch model (p50) | CPU ms per call ours / torch (full) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { batch, calls } of LATENCY) {
+    const rng = new Rng(100 + batch);
+    const obs = observations(manifest, batch, rng, INSTRUCTIONS);
+    const noise = policy.drawNoise(batch, rng);
+    const feeds = graphFeeds(manifest, obs, noise);
+    const [full, graph] = timeInterleaved(calls, [() => policy.sample(obs, noise), () => graphSession.run(feeds, [GRAPH_NAMES.action])]) as [Latency, Latency];
+    const torch = torchPhase(spec, ['--phase', 'latency', '--batch', String(batch), '--calls', String(calls), '--threads', '1']) as { full: Latency; model: Latency } | undefined;
+    if (torch) latencyRatios.push({ batch, full: full.p50 / torch.full.p50, model: full.p50 / torch.model.p50 });
+    const pair = (l: Latency | undefined) => (l ? `${fmt(l.p50)} / ${fmt(l.p99)}` : 'n/a');
+    console.log(
+      `| ${batch} | ${pair(full)} | ${pair(graph)} | ${pair(torch?.full)} | ${pair(torch?.model)} | ${ratio(full.p50, torch?.full.p50)} | ${ratio(graph.p50, torch?.model.p50)} | ${fmt(full.cpu_ms_per_call)} / ${torch ? fmt(torch.full.cpu_ms_per_call) : 'n/a'} |`,
+    );
+    if (flags['torch-compile']) {
+      const compiled = torchPhase(spec, ['--phase', 'latency', '--batch', String(batch), '--calls', String(calls), '--threads', '1', '--compile']) as { full: Latency; model: Latency } | undefined;
+      if (compiled) console.log(`| ${batch} (torch.compile) | | | ${pair(compiled.full)} | ${pair(compiled.model)} | ${ratio(full.p50, compiled.full.p50)} | ${ratio(graph.p50, compiled.model.p50)} | |`);
+    }
   }
+  console.log(`\nload average after latency: ${load()}`);
 }
-console.log(`\nload average after latency: ${load()}`);
 
 // 3. Training throughput ----------------------------------------------------------------------
 const B = config.batchSize;
-console.log(`\n### Training steps/s (batch ${B}; median of ${TRAIN.runs} runs of ${TRAIN.stepsPerRun} steps after warm-up; also steps per CPU-second of the process)\n`);
-console.log('| threads | ours (ONNX Runtime step graph) | PyTorch eager | ratio ours / torch (median) | steps per CPU-second ours / torch |');
-console.log('|---:|---:|---:|---:|---:|');
+if (runTrain) {
+  console.log(`\n### Training steps/s (batch ${B}; median of ${TRAIN.runs} runs of ${TRAIN.stepsPerRun} steps after warm-up; also steps per CPU-second of the process)\n`);
+  console.log('| threads | ours (ONNX Runtime step graph) | PyTorch eager | ratio ours / torch (median) | steps per CPU-second ours / torch |');
+  console.log('|---:|---:|---:|---:|---:|');
+}
 const trainRatios: number[] = [];
-for (const threads of threadList) {
+for (const threads of runTrain ? threadList : []) {
   const trainer = await Trainer.create(model, {
     // As src/train/train.ts: flow-matching MSE (+ the weighted subgoal MSE when the config has the head).
     trainStep: {
