@@ -136,6 +136,11 @@ export class GraphBuilder {
   #counters = new Map<string, number>();
   /** Deduplicates small constants (shape vectors, scalars) by dtype + dims + values. */
   #constantCache = new Map<string, string>();
+  /**
+   * Prefix of the node names generated from here on (`fwd/`, `bwd/`, `opt/` in step graphs),
+   * so profiles can tell which phase emitted a node. Tensor names are unaffected.
+   */
+  nodeNamePrefix = '';
 
   /** Number of nodes emitted so far. */
   get nodeCount(): number {
@@ -243,7 +248,7 @@ export class GraphBuilder {
           return n;
         });
     const attributes = Object.entries(options.attrs ?? {}).map(([k, v]) => attributeProto(k, v));
-    const nodeName = this.uniqueName(`n_${opType}`);
+    const nodeName = this.uniqueName(`${this.nodeNamePrefix}n_${opType}`);
     this.#reserved.delete(nodeName);
     this.#nodes.push({ opType, input: [...inputs], output: outputs, name: nodeName, attribute: attributes });
     return outputs;

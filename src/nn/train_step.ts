@@ -96,10 +96,13 @@ export function buildTrainStepGraph<I extends InputSpecs, O extends string, L ex
   const step = t.wrap(graph.input(trainStepIO.step, 'float32', []), []);
   const lr = t.wrap(graph.input(trainStepIO.lr, 'float32', []), []);
 
+  graph.nodeNamePrefix = 'fwd/';
   const outputs = model.forward(t, batchValues as ValuesOf<I>);
   const loss = options.loss(t, outputs, batchValues as ValuesOf<I & L>);
   if (loss.shape.length !== 0) throw new Error(`buildTrainStep(${model.name}): loss must be a scalar (shape []), got [${loss.shape}]`);
+  graph.nodeNamePrefix = 'bwd/';
   t.backward([[loss, t.scalar(1)]]);
+  graph.nodeNamePrefix = 'opt/';
 
   // Parameters nothing flowed into keep their values and moments (torch skips grad=None).
   const trained = model.paramSpecs.filter((s) => t.grad(params.get(s.name) as Value) !== undefined);
@@ -124,6 +127,7 @@ export function buildTrainStepGraph<I extends InputSpecs, O extends string, L ex
     graph.node('Identity', [graph.input(trainStepIO.adamV(s.name), 'float32', s.shape)], { outputs: [trainStepIO.adamVNext(s.name)] });
   }
 
+  graph.nodeNamePrefix = '';
   graph.output(loss.name, 'float32', []);
   graph.output(gradNorm.name, 'float32', []);
   for (const s of model.paramSpecs) {
