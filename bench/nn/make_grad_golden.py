@@ -139,6 +139,12 @@ def op_cases():
         c[name] = op_case(20 + i, {"x": (d.normal(2, 3, size, size), True), "w": (d.normal(4, 3, 3, 3, scale=0.3), True), "b": (d.normal(4), True)},
                           lambda x, w, b, s=stride, p=pad: F.conv2d(x, w, b, stride=s, padding=p),
                           attrs={"stride": stride, "padding": pad, "weightGrad": method})
+    # 16 input channels: ORT runs the 'taps' form's one-hot convs as NCHWc depthwise kernels there.
+    for i, (name, size, stride, method) in enumerate([("conv2d_c16_s2_taps", 8, 2, "taps"), ("conv2d_c16_s1_unfold", 6, 1, "unfold")]):
+        d = D(26 + i)
+        c[name] = op_case(26 + i, {"x": (d.normal(2, 16, size, size), True), "w": (d.normal(8, 16, 3, 3, scale=0.1), True), "b": (d.normal(8), True)},
+                          lambda x, w, b, s=stride: F.conv2d(x, w, b, stride=s, padding=1),
+                          attrs={"stride": stride, "padding": 1, "weightGrad": method})
     d = D(30)
     c["layer_norm_2d"] = op_case(30, {"x": (d.normal(4, 6, scale=2.0) + 0.5, True), "gamma": (d.normal(6), True), "beta": (d.normal(6), True)},
                                  lambda x, gamma, beta: F.layer_norm(x, (6,), gamma, beta, eps=1e-5))
@@ -176,6 +182,9 @@ def op_cases():
     q = torch.tensor(np.float32(q.numpy()).astype(np.float64))
     c["cross_entropy_soft"] = op_case(44, {"logits": (logits, True), "q": (q, False), "w": (d.uniform(0.1, 2.0, 4), False)},
                                       lambda logits, q, w: weighted_soft_ce(logits, q, w))
+    d = D(45)
+    c["silu_film"] = op_case(45, {"x": (d.normal(2, 3, 4, 5, scale=2.0), True), "gb": (d.normal(2, 6, scale=0.5), True)},
+                             lambda x, gb: F.silu(x) * (1 + gb[:, :3, None, None]) + gb[:, 3:, None, None])
     return c
 
 

@@ -25,6 +25,7 @@ export { linear } from './ops/linear.ts';
 export { conv2d, convOutputSize, type ConvWeightGrad } from './ops/conv2d.ts';
 export { add, sub, mul, div, scale } from './ops/elementwise.ts';
 export { relu, sigmoid, silu, gelu, tanh } from './ops/activations.ts';
+export { siluFilm } from './ops/film.ts';
 export { layerNorm } from './ops/layer_norm.ts';
 export { softmax, logSoftmax } from './ops/softmax.ts';
 export { reshape, transpose, concat, slice } from './ops/shape_ops.ts';

@@ -2,9 +2,10 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/nn/onnx_builder.ts';
 import { gelu, relu, sigmoid, silu, tanh } from '../../src/nn/ops/activations.ts';
-import { conv2d, type ConvWeightGrad } from '../../src/nn/ops/conv2d.ts';
+import { conv2d, conv2dWeightGradForms, type ConvWeightGrad } from '../../src/nn/ops/conv2d.ts';
 import { add, div, mul, scale, sub } from '../../src/nn/ops/elementwise.ts';
 import { embedding } from '../../src/nn/ops/embedding.ts';
+import { siluFilm } from '../../src/nn/ops/film.ts';
 import { layerNorm } from '../../src/nn/ops/layer_norm.ts';
 import { linear } from '../../src/nn/ops/linear.ts';
 import { crossEntropyPerSample, msePerSample, weightedMean } from '../../src/nn/ops/losses.ts';
@@ -49,20 +50,21 @@ const OPS: Record<string, OpUnderTest> = {
   time_embedding: (t, v, a) => sinusoidalEmbedding(t, v.time!, a.dim as number),
   mse_weighted: (t, v) => weightedMean(t, msePerSample(t, v.pred!, v.target!), v.w!),
   cross_entropy_soft: (t, v) => weightedMean(t, crossEntropyPerSample(t, v.logits!, v.q!), v.w!),
+  silu_film: (t, v) => siluFilm(t, v.x!, v.gb!),
 };
 for (const name of Object.keys(loadGolden().ops).filter((n) => n.startsWith('conv2d'))) {
   OPS[name] = (t, v, a) => conv2d(t, v.x!, v.w!, v.b!, { stride: a.stride as number, padding: a.padding as number, weightGrad: a.weightGrad as ConvWeightGrad });
 }
 
 /** One graph computing the op's output and the gradients of sum(y * upstream) w.r.t. inputs marked `grad`. */
-async function opSession(name: string, c: GoldenOpCase): Promise<ort.InferenceSession> {
+async function opSession(name: string, c: GoldenOpCase, op: OpUnderTest = OPS[name] as OpUnderTest): Promise<ort.InferenceSession> {
   const graph = new GraphBuilder();
   const t = new Tape(graph, { params: new Map(), training: true, declareShapes: true });
   const values: Record<string, Value> = {};
   for (const [k, inp] of Object.entries(c.inputs)) {
     values[k] = t.wrap(graph.input(k, inp.dtype, inp.shape), inp.shape, inp.dtype, inp.grad);
   }
-  const y = (OPS[name] as OpUnderTest)(t, values, c.attrs);
+  const y = op(t, values, c.attrs);
   graph.node('Identity', [y.name], { outputs: ['y'] });
   graph.output('y', 'float32', y.shape);
   if (c.upstream) {
@@ -118,13 +120,28 @@ describe('op gradients vs PyTorch float64 golden', () => {
   });
 });
 
+describe('every conv2d weight-gradient form vs PyTorch float64', () => {
+  const convCases = Object.keys(golden.ops).filter((n) => n.startsWith('conv2d'));
+  const forms = Object.keys(conv2dWeightGradForms) as Exclude<ConvWeightGrad, 'auto'>[];
+  it('covers 16-channel inputs (where ORT runs the taps as NCHWc depthwise convs)', () => {
+    expect(convCases.some((n) => (golden.ops[n]!.inputs.x!.shape[1] as number) >= 16)).toBe(true);
+  });
+  it.each(convCases.flatMap((n) => forms.map((f) => [n, f] as const)))('%s with %s', async (name, form) => {
+    const c = golden.ops[name] as GoldenOpCase;
+    const session = await opSession(name, c, (t, v, a) => conv2d(t, v.x!, v.w!, v.b!, { stride: a.stride as number, padding: a.padding as number, weightGrad: form }));
+    const out = await session.run(feedsOf(c));
+    for (const [k, g] of Object.entries(c.grads ?? {})) expect(relError(out[`grad/${k}`]!.data as Float32Array, g.data), `gradient of ${k}`).toBeLessThan(TOLERANCE);
+    await session.release();
+  });
+});
+
 describe('finite differences through the fp32 graph', () => {
   // Central differences in fp32 have error ~ eps32 * |f| / h + h^2 |f'''|; h = 1e-2 keeps
   // both near 1e-4 relative for these O(1) objectives.
   const H = 1e-2;
   const FD_TOLERANCE = 2e-3;
 
-  it.each(['layer_norm_2d', 'conv2d_s2_odd_patches', 'gelu', 'cross_entropy_soft'])('%s', async (name) => {
+  it.each(['layer_norm_2d', 'conv2d_s2_odd_patches', 'conv2d_c16_s2_taps', 'gelu', 'cross_entropy_soft', 'silu_film'])('%s', async (name) => {
     const c = golden.ops[name] as GoldenOpCase;
     const session = await opSession(name, c);
     const up = c.upstream!.data;

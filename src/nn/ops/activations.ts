@@ -4,7 +4,7 @@ import type { Tape, Value } from '../tape.ts';
  * Pointwise activations. Backward with upstream gradient g:
  *   relu:    dx = g * 1[x > 0]
  *   sigmoid: dx = g * s * (1 - s)
- *   silu:    y = x * s,  dx = g * s * (1 + x * (1 - s))           (s = sigmoid(x))
+ *   silu:    y = x * s,  dx = g * s * (1 + x * (1 - s)) = g * s * (1 + x - y)   (s = sigmoid(x))
  *   gelu:    y = x * Phi(x) with the exact erf form (torch.nn.GELU() default, approximate='none'),
  *            dx = g * (Phi(x) + x * phi(x)),  Phi = 0.5 * (1 + erf(x / sqrt 2)), phi = exp(-x^2/2) / sqrt(2 pi)
  *   tanh:    dx = g * (1 - y^2)
@@ -31,9 +31,8 @@ export function silu(t: Tape, x: Value): Value {
   const s = t.emit('Sigmoid', [x], { shape: x.shape });
   const y = t.emit('Mul', [x, s], { shape: x.shape });
   return t.record(y, [x], (g) => {
-    const oneMinusS = t.emit('Sub', [t.scalar(1), s], { shape: x.shape });
-    const xOneMinusS = t.emit('Mul', [x, oneMinusS], { shape: x.shape });
-    const onePlus = t.emit('Add', [xOneMinusS, t.scalar(1)], { shape: x.shape });
+    // x (1 - s) as x - y: one pass over the map fewer than Sub(1, s) then Mul(x, .).
+    const onePlus = t.emit('Add', [t.emit('Sub', [x, y], { shape: x.shape }), t.scalar(1)], { shape: x.shape });
     const dydx = t.emit('Mul', [s, onePlus], { shape: x.shape });
     t.addGrad(x, t.emit('Mul', [g, dydx], { shape: x.shape }));
   });

@@ -1,15 +1,33 @@
 import type { Tape, Value } from '../tape.ts';
 
 /**
- * How the weight gradient of a Conv2d is computed. Both give dW[o,i,kh,kw] =
- * sum_{b,y,x} g[b,o,y,x] * xpad[b,i,y*s+kh,x*s+kw]; they differ in speed and memory
- * (NOTES: patches are 1.2-2.5x faster for >= 16 input channels, at k*k/s^2 times the input's memory).
- *  - 'patches': im2col (k*k shifted windows of the padded input) + one Gemm with K = B*Ho*Wo.
+ * How the weight gradient of a Conv2d is computed. All give dW[o,i,kh,kw] =
+ * sum_{b,y,x} g[b,o,y,x] * xpad[b,i,y*s+kh,x*s+kw]; they differ in speed and memory.
+ *  - 'taps': per kernel tap (kh, kw), the shifted strided window of x (B, Cin, Ho, Wo) by a
+ *    depthwise Conv with a one-hot kernel (ORT runs it as a direct NCHWc depthwise kernel when
+ *    Cin is a multiple of its block size), then a batched MatMul with g summed over the batch.
+ *  - 'unfold': all k*k windows at once, (B, Cin*k*k, Ho*Wo), by one grouped Conv with a
+ *    one-hot (Cin*k*k, 1, k, k) kernel (ORT's own im2col, then a (k*k x k*k) product per
+ *    channel, which is what makes it lose to 'taps' on many channels), then one batched MatMul.
+ *  - 'patches': im2col by Transpose, Pad, k*k strided Slices and Concat, then one Gemm.
  *  - 'transposedConv': a Conv of the transposed input (Cin, B, H, W) with the transposed
  *    output gradient (Cout, B, Ho, Wo) as kernel, dilated by the stride.
- *  - 'auto': 'patches' when Cin >= 16, else 'transposedConv'.
+ *  - 'auto': 'taps' when Cin >= 16, else 'unfold'.
+ * Measured on the default policy's encoder (B = 64, one thread, ORT 1.30, AVX-512; ms per dW,
+ * p50 of 15 interleaved calls, bench/nn/conv_grad_variants.ts, 2026-11-30, load average ~2):
+ *
+ *   layer                   patches  transposedConv  unfold  taps
+ *   3->16 s2, 64x64           4.8        5.0          2.7    11.2
+ *   16->32 s2, 32x32          7.3        7.7          4.9     4.8
+ *   32->32 s2, 16x16          4.4        4.0          2.7     2.1
+ *   32->32 s1, 8x8            2.8        3.5          2.4     2.0
+ *
+ * Also measured and dropped: unfold by one Gather over the flattened padded input (3-5x
+ * slower than patches: ORT gathers 4-byte blocks one by one), Einsum (no faster than
+ * patches), and taps computed on the (Cin, B, H, W) transpose with one Gemm per tap (as fast
+ * as 'taps' for 32 channels, 2.6x slower for 3).
  */
-export type ConvWeightGrad = 'patches' | 'transposedConv' | 'auto';
+export type ConvWeightGrad = 'taps' | 'unfold' | 'patches' | 'transposedConv' | 'auto';
 
 export interface Conv2dOptions {
   readonly stride: number;
@@ -57,9 +75,8 @@ export function conv2d(t: Tape, x: Value, w: Value, b: Value | undefined, option
       }));
     }
     if (w.requiresGrad) {
-      const method = options.weightGrad === undefined || options.weightGrad === 'auto' ? (cin >= 16 ? 'patches' : 'transposedConv') : options.weightGrad;
-      const dw = method === 'patches' ? weightGradByPatches(t, x, g, k, s, p) : weightGradByTransposedConv(t, x, g, k, s, p);
-      t.addGrad(w, dw);
+      const method = options.weightGrad === undefined || options.weightGrad === 'auto' ? (cin >= 16 ? 'taps' : 'unfold') : options.weightGrad;
+      t.addGrad(w, conv2dWeightGradForms[method](t, x, g, k, s, p));
     }
     if (b?.requiresGrad) {
       t.addGrad(b, t.emit('ReduceSum', [g, t.constInt64([0, 2, 3])], { shape: [cout], attrs: { keepdims: { kind: 'int', value: 0 } } }));
@@ -122,3 +139,73 @@ function weightGradByTransposedConv(t: Tape, x: Value, g: Value, k: number, s: n
   }
   return t.emit('Transpose', [r], { shape: [cout, cin, k, k], attrs: SWAP_BATCH_CHANNEL });
 }
+
+/** g (B, Cout, Ho, Wo) -> (B, Ho*Wo, Cout), the right-hand side of the per-sample products below (ORT folds this Transpose into its MatMul). */
+function gradRows(t: Tape, g: Value): Value {
+  const [batch, cout, ho, wo] = g.shape as [number, number, number, number];
+  const g3 = t.emit('Reshape', [g, t.constInt64([batch, cout, ho * wo])], { shape: [batch, cout, ho * wo] });
+  return t.emit('Transpose', [g3], { shape: [batch, ho * wo, cout], attrs: { perm: { kind: 'ints', value: [0, 2, 1] } } });
+}
+
+function weightGradByTaps(t: Tape, x: Value, g: Value, k: number, s: number, p: number): Value {
+  const [batch, cin] = x.shape as [number, number];
+  const [, cout, ho, wo] = g.shape as [number, number, number, number];
+  const gRows = gradRows(t, g); // (B, N, Cout)
+  const perTap: Value[] = [];
+  for (let j = 0; j < k * k; j++) {
+    // Depthwise one-hot kernel: channel i copies its input at tap j = kh*k + kw.
+    const kernel = new Float32Array(cin * k * k);
+    for (let i = 0; i < cin; i++) kernel[i * k * k + j] = 1;
+    const window = t.emit('Conv', [x, t.constFloat(kernel, [cin, 1, k, k])], {
+      shape: [batch, cin, ho, wo],
+      attrs: {
+        kernel_shape: { kind: 'ints', value: [k, k] },
+        strides: { kind: 'ints', value: [s, s] },
+        pads: { kind: 'ints', value: [p, p, p, p] },
+        group: { kind: 'int', value: cin },
+      },
+    });
+    const rows = t.emit('Reshape', [window, t.constInt64([batch, cin, ho * wo])], { shape: [batch, cin, ho * wo] });
+    const perSample = t.emit('MatMul', [rows, gRows], { shape: [batch, cin, cout] });
+    perTap.push(t.emit('ReduceSum', [perSample, t.constInt64([0])], { shape: [cin, cout], attrs: { keepdims: { kind: 'int', value: 0 } } }));
+  }
+  // (Cin, Cout) per tap -> (Cin, k*k, Cout) -> (Cout, Cin, k*k).
+  const stacked = t.emit('Concat', perTap.map((d) => t.emit('Reshape', [d, t.constInt64([cin, 1, cout])], { shape: [cin, 1, cout] })), {
+    shape: [cin, k * k, cout],
+    attrs: { axis: { kind: 'int', value: 1 } },
+  });
+  const dw = t.emit('Transpose', [stacked], { shape: [cout, cin, k * k], attrs: { perm: { kind: 'ints', value: [2, 0, 1] } } });
+  return t.emit('Reshape', [dw, t.constInt64([cout, cin, k, k])], { shape: [cout, cin, k, k] });
+}
+
+function weightGradByUnfold(t: Tape, x: Value, g: Value, k: number, s: number, p: number): Value {
+  const [batch, cin] = x.shape as [number, number];
+  const [, cout, ho, wo] = g.shape as [number, number, number, number];
+  const ckk = cin * k * k;
+  // Grouped one-hot kernel: output channel i*k*k + kh*k + kw copies input channel i at tap
+  // (kh, kw), the order of W's (Cin, kh, kw) flattening.
+  const kernel = new Float32Array(ckk * k * k);
+  for (let i = 0; i < cin; i++) for (let j = 0; j < k * k; j++) kernel[(i * k * k + j) * k * k + j] = 1;
+  const windows = t.emit('Conv', [x, t.constFloat(kernel, [ckk, 1, k, k])], {
+    shape: [batch, ckk, ho, wo],
+    attrs: {
+      kernel_shape: { kind: 'ints', value: [k, k] },
+      strides: { kind: 'ints', value: [s, s] },
+      pads: { kind: 'ints', value: [p, p, p, p] },
+      group: { kind: 'int', value: cin },
+    },
+  });
+  const rows = t.emit('Reshape', [windows, t.constInt64([batch, ckk, ho * wo])], { shape: [batch, ckk, ho * wo] });
+  const perSample = t.emit('MatMul', [rows, gradRows(t, g)], { shape: [batch, ckk, cout] });
+  const dwT = t.emit('ReduceSum', [perSample, t.constInt64([0])], { shape: [ckk, cout], attrs: { keepdims: { kind: 'int', value: 0 } } });
+  const dw = t.emit('Transpose', [dwT], { shape: [cout, ckk], attrs: { perm: { kind: 'ints', value: [1, 0] } } });
+  return t.emit('Reshape', [dw, t.constInt64([cout, cin, k, k])], { shape: [cout, cin, k, k] });
+}
+
+/** The weight-gradient forms by name (x, g -> dW), also for bench/nn/conv_grad_variants.ts. */
+export const conv2dWeightGradForms: Readonly<Record<Exclude<ConvWeightGrad, 'auto'>, (t: Tape, x: Value, g: Value, k: number, s: number, p: number) => Value>> = {
+  taps: weightGradByTaps,
+  unfold: weightGradByUnfold,
+  patches: weightGradByPatches,
+  transposedConv: weightGradByTransposedConv,
+};
