@@ -4,11 +4,9 @@ import {
   Embedding,
   LayerNorm,
   Linear,
-  add,
   concat,
   init,
   linear,
-  slice,
   defineModel,
   div,
   f32,
@@ -19,6 +17,7 @@ import {
   reduceSum,
   reshape,
   silu,
+  siluFilm,
   sinusoidalEmbedding,
   softmax,
   type InputSpec,
@@ -133,16 +132,14 @@ class CameraEncoder {
   apply(t: Tape, image: Value, language: Value): Value {
     let z = image; // (B, 3, h, w)
     this.#convs.forEach((conv, i) => {
-      z = silu(t, conv.apply(t, z)); // (B, C, h', w')
       const film = this.#film[i];
       if (film) {
-        // FiLM (Perez et al. 2018; RT-1): z <- z * (1 + gamma(l)) + beta(l), per channel, so the
-        // instruction decides which objects the keypoints below attend to.
-        const C = z.shape[1] as number;
-        const gb = linear(t, language, t.param(film.weight), t.param(film.bias)); // (B, 2C)
-        const gamma = reshape(t, slice(t, gb, 1, 0, C), [0, C, 1, 1]);
-        const beta = reshape(t, slice(t, gb, 1, C, 2 * C), [0, C, 1, 1]);
-        z = add(t, mul(t, z, add(t, gamma, t.scalar(1))), beta);
+        // FiLM (Perez et al. 2018; RT-1): z <- silu(conv(z)) * (1 + gamma(l)) + beta(l), per
+        // channel, so the instruction decides which objects the keypoints below attend to.
+        const gb = linear(t, language, t.param(film.weight), t.param(film.bias)); // (B, 2C) = [gamma | beta]
+        z = siluFilm(t, conv.apply(t, z), gb); // (B, C, h', w')
+      } else {
+        z = silu(t, conv.apply(t, z)); // (B, C, h', w')
       }
     });
     let pooled: Value;
