@@ -33,32 +33,40 @@ export interface AdamWSlot {
 }
 
 /**
- * Emits one AdamW update per slot, the same arithmetic as torch.optim.AdamW (single-tensor
- * path), with `step` the 1-based count of this update and `lr` graph scalars:
+ * Emits one AdamW update per slot, the arithmetic of torch.optim.AdamW (single-tensor path),
+ * with `step` the 1-based count of this update, `lr` a graph scalar, and `gradScale` an
+ * optional scalar the gradients are multiplied by first (global-norm clipping's coefficient):
  *   p  <- p * (1 - lr * wd)                        (decoupled decay, only where weightDecay)
+ *   g  <- gradScale * g
  *   m  <- b1 m + (1 - b1) g
  *   v  <- b2 v + (1 - b2) g^2
  *   p  <- p - (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+ * Emitted with every scalar factor folded into per-step scalars, so each tensor sees 13 passes
+ * (12 without decay) instead of 16 for the formulas as written:
+ *   m' = b1 m + c1 g                     c1 = (1 - b1) gradScale
+ *   v' = b2 v + c2 g^2                   c2 = (1 - b2) gradScale^2
+ *   p' = p * decay - k * m' / (sqrt(v') + eps sqrt(1 - b2^step))      k = lr sqrt(1 - b2^step) / (1 - b1^step)
+ * The same values up to float rounding (checked against torch over three steps in test/nn/policy_golden.test.ts).
  */
-export function emitAdamW(t: Tape, slots: readonly AdamWSlot[], step: Value, lr: Value, config: AdamWConfig): void {
+export function emitAdamW(t: Tape, slots: readonly AdamWSlot[], step: Value, lr: Value, config: AdamWConfig, gradScale?: Value): void {
   const [b1, b2] = config.betas;
   const scalar = (op: string, inputs: Value[]): Value => t.emit(op, inputs, { shape: [] });
   // Scalars shared by all parameters.
   const bias1 = scalar('Sub', [t.scalar(1), scalar('Pow', [t.scalar(b1), step])]);
-  const bias2 = scalar('Sub', [t.scalar(1), scalar('Pow', [t.scalar(b2), step])]);
-  const stepSize = scalar('Div', [lr, bias1]);
-  const invSqrtBias2 = scalar('Reciprocal', [scalar('Sqrt', [bias2])]);
+  const sqrtBias2 = scalar('Sqrt', [scalar('Sub', [t.scalar(1), scalar('Pow', [t.scalar(b2), step])])]);
+  const k = scalar('Div', [scalar('Mul', [lr, sqrtBias2]), bias1]);
+  const epsHat = scalar('Mul', [sqrtBias2, t.scalar(config.eps)]);
+  const c1 = gradScale ? scalar('Mul', [gradScale, t.scalar(1 - b1)]) : t.scalar(1 - b1);
+  const c2 = gradScale ? scalar('Mul', [scalar('Mul', [gradScale, gradScale]), t.scalar(1 - b2)]) : t.scalar(1 - b2);
   const decayFactor = scalar('Sub', [t.scalar(1), scalar('Mul', [lr, t.scalar(config.weightDecay)])]);
 
   for (const s of slots) {
     const shape = s.param.shape;
     const op = (type: string, inputs: Value[], name?: string): Value => t.emit(type, inputs, { shape, ...(name ? { name } : {}) });
+    const m = op('Add', [op('Mul', [s.m, t.scalar(b1)]), op('Mul', [s.grad, c1])], s.outM);
+    const v = op('Add', [op('Mul', [s.v, t.scalar(b2)]), op('Mul', [op('Mul', [s.grad, s.grad]), c2])], s.outV);
+    const update = op('Mul', [op('Div', [m, op('Add', [op('Sqrt', [v]), epsHat])]), k]);
     const p = s.weightDecay && config.weightDecay > 0 ? op('Mul', [s.param, decayFactor]) : s.param;
-    const m = op('Add', [op('Mul', [s.m, t.scalar(b1)]), op('Mul', [s.grad, t.scalar(1 - b1)])], s.outM);
-    const g2 = op('Mul', [s.grad, s.grad]);
-    const v = op('Add', [op('Mul', [s.v, t.scalar(b2)]), op('Mul', [g2, t.scalar(1 - b2)])], s.outV);
-    const denom = op('Add', [op('Mul', [op('Sqrt', [v]), invSqrtBias2]), t.scalar(config.eps)]);
-    const update = op('Mul', [op('Div', [m, denom]), stepSize]);
     op('Sub', [p, update], s.outParam);
   }
 }
@@ -71,11 +79,10 @@ export function emitGlobalNorm(t: Tape, grads: readonly Value[], name: string): 
 }
 
 /**
- * Global-norm clipping as torch.nn.utils.clip_grad_norm_: g_p <- g_p * min(1, maxNorm / (n + 1e-6)).
- * Returns the clipped gradients in the same order.
+ * Global-norm clipping's coefficient as torch.nn.utils.clip_grad_norm_: min(1, maxNorm / (n + 1e-6)),
+ * a scalar for `emitAdamW`'s gradScale (torch multiplies every gradient by it).
  */
-export function emitClipByGlobalNorm(t: Tape, grads: readonly Value[], norm: Value, maxNorm: number): Value[] {
+export function emitClipCoefficient(t: Tape, norm: Value, maxNorm: number): Value {
   const coef = t.emit('Div', [t.scalar(maxNorm), t.emit('Add', [norm, t.scalar(1e-6)], { shape: [] })], { shape: [] });
-  const clamped = t.emit('Min', [coef, t.scalar(1)], { shape: [] });
-  return grads.map((g) => t.emit('Mul', [g, clamped], { shape: g.shape }));
+  return t.emit('Min', [coef, t.scalar(1)], { shape: [] });
 }

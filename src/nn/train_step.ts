@@ -1,4 +1,4 @@
-import { emitAdamW, emitClipByGlobalNorm, emitGlobalNorm, parseAdamWConfig, type AdamWConfig, type AdamWConfigInput } from './adamw.ts';
+import { emitAdamW, emitClipCoefficient, emitGlobalNorm, parseAdamWConfig, type AdamWConfig, type AdamWConfigInput } from './adamw.ts';
 import type { InputSpec, InputSpecs, ValuesOf } from './inputs.ts';
 import { GraphBuilder } from './onnx_builder.ts';
 import type { ParamSpec } from './param_registry.ts';
@@ -108,10 +108,10 @@ export function buildTrainStepGraph<I extends InputSpecs, O extends string, L ex
   const trained = model.paramSpecs.filter((s) => t.grad(params.get(s.name) as Value) !== undefined);
   const rawGrads = trained.map((s) => t.grad(params.get(s.name) as Value) as Value);
   const gradNorm = emitGlobalNorm(t, rawGrads, trainStepIO.gradNorm);
-  const grads = options.gradClip ? emitClipByGlobalNorm(t, rawGrads, gradNorm, options.gradClip.maxNorm) : rawGrads;
+  const clip = options.gradClip ? emitClipCoefficient(t, gradNorm, options.gradClip.maxNorm) : undefined;
   const slots = trained.map((s, i) => ({
     param: params.get(s.name) as Value,
-    grad: grads[i] as Value,
+    grad: rawGrads[i] as Value,
     m: t.wrap(graph.input(trainStepIO.adamM(s.name), 'float32', s.shape), s.shape),
     v: t.wrap(graph.input(trainStepIO.adamV(s.name), 'float32', s.shape), s.shape),
     weightDecay: s.weightDecay,
@@ -119,7 +119,7 @@ export function buildTrainStepGraph<I extends InputSpecs, O extends string, L ex
     outM: trainStepIO.adamMNext(s.name),
     outV: trainStepIO.adamVNext(s.name),
   }));
-  emitAdamW(t, slots, step, lr, optimizer);
+  emitAdamW(t, slots, step, lr, optimizer, clip);
   for (const s of model.paramSpecs) {
     if (trained.includes(s)) continue;
     graph.node('Identity', [trainStepIO.param(s.name)], { outputs: [trainStepIO.paramNext(s.name)] });
