@@ -19,7 +19,8 @@ import { HEAD_SCOPE, POLICY_INPUTS, SUBGOAL_SCOPE, declarePolicyNetwork, observa
  * Exports the trained network as a policy bundle (docs/policy-format.md):
  *
  *   sample.onnx    observation + noise x_1 -> action x_0 (normalised), the K Euler steps of
- *                  the pi0 sampler unrolled: the encoder runs once, the head K times;
+ *                  the pi0 sampler unrolled: the encoder runs once, the head K times (its
+ *                  observation and time inputs precomputed, see `factoredHead`);
  *                  x <- x + dt * v(x, t_k), dt = -1/K, t_k accumulated in fp32 from 1.
  *   features.onnx  observation -> the encoder's embedding (B, F), for critics.
  *
@@ -73,12 +74,15 @@ function inferenceGraph(cfg: PolicyConfig, dims: PolicyDims, params: ReadonlyMap
  * f W_f^T (B, hidden) is computed once per call; sincos(t_k) W_t^T + b is a (1, hidden) constant
  * per step (ONNX Runtime folds the Slices of the initializer and this Gemm at load); each step
  * keeps a (B, H*A) x (H*A, hidden) Gemm instead of (B, F + H*A + T) x (F + H*A + T, hidden).
- * Measured at B = 64 on the default architecture (F = 384, H*A = 112, T = 64, hidden 512): the
- * head's first layer went from 3.9 ms to <fill> of the graph's kernel time. The weights stay
+ * ONNX Runtime profiler, B = 64, default architecture (F = 384, H*A = 112, T = 64, hidden 512),
+ * one thread: the first layer's Gemms took 4.9 ms per call as 10 x [64, 560] x [560, 512], and
+ * 1.1 ms as one [64, 384] x [384, 512] plus 10 x [64, 112] x [112, 512]. The weights stay
  * the training parameters `params/head.fc<i>.*` (the torch mirror loads them by name); only the
- * order of the fp32 sums changes (export.test.ts checks the training graph's Euler loop, 1e-5).
+ * order of the fp32 sums changes. The layers after the first repeat model.ts's head (Linear, GELU
+ * between layers, none after the last); export.test.ts holds the two to the training graph's Euler
+ * loop (1e-5), so a change to one that the other misses fails there.
  */
-function factoredHead(t: Tape, bound: ReadonlyMap<string, Value>, cfg: PolicyConfig, features: Value, times: readonly number[], probe: number) {
+function factoredHead(t: Tape, bound: ReadonlyMap<string, Value>, cfg: PolicyConfig, features: Value, chunkValues: number, times: readonly number[], probe: number) {
   const param = (name: string): Value => {
     const v = bound.get(`${HEAD_SCOPE}.${name}`);
     if (!v) throw new Error(`policy export: head parameter '${HEAD_SCOPE}.${name}' missing`);
@@ -92,6 +96,7 @@ function factoredHead(t: Tape, bound: ReadonlyMap<string, Value>, cfg: PolicyCon
   const T = cfg.head.timeDim;
   const [hidden, inWidth] = first.weight.shape as [number, number];
   const HA = inWidth - F - T;
+  if (HA !== chunkValues) throw new Error(`policy export: head.fc0 takes ${inWidth} inputs; features ${F} + chunk ${chunkValues} + time ${T} expected`);
   const columns = (from: number, to: number) =>
     t.emit('Slice', [first.weight, t.constInt64([from]), t.constInt64([to]), t.constInt64([1])], { shape: [hidden, to - from] }); // (hidden, to - from)
   const wF = columns(0, F);
@@ -119,7 +124,7 @@ export function buildSampleGraph(cfg: PolicyConfig, dims: PolicyDims, options: G
   // The Euler loop runs on x flattened to (B, H*A), the head's layout; reshaped back at the end.
   let x = reshape(t, t.wrap(POLICY_INPUTS.noise, [probe, H, A]), [0, H * A]); // x_1 = noise
   const { times, dt } = eulerTimes(options.steps ?? cfg.samplerSteps);
-  const head = factoredHead(t, bound, cfg, features, times, probe);
+  const head = factoredHead(t, bound, cfg, features, H * A, times, probe);
   const dtValue = t.scalar(dt);
   times.forEach((_tk, k) => {
     const step = t.emit('Mul', [head.velocity(x, k), dtValue], { shape: x.shape });
