@@ -4,7 +4,9 @@
  * S = A = 7, B = 64, one thread), summed by op type and by node (with output shapes), plus the
  * unprofiled step time of a second session in the same process.
  *
- *   node --import tsx bench/nn/profile_policy_step.ts [--config FILE] [--runs N] [--nodes N]
+ *   node --import tsx bench/nn/profile_policy_step.ts [--config FILE] [--runs N] [--nodes N] [--part PREFIX]
+ *
+ * --part lists only the nodes of the parts whose label starts with PREFIX (e.g. 'other', 'AdamW').
  *
  * Kernel times move with the machine's load; compare parts within one run.
  */
@@ -25,6 +27,7 @@ const { values: flags } = parseArgs({
     config: { type: 'string', default: 'policies/configs/pick-place.json' },
     runs: { type: 'string', default: '4' },
     nodes: { type: 'string', default: '25' },
+    part: { type: 'string' },
   },
 });
 const RUNS = Number(flags.runs);
@@ -73,11 +76,16 @@ console.log(`load average at start: ${load()}`);
 const plain = await ort.InferenceSession.create(graph.bytes, options);
 for (let i = 0; i < 2; i++) await plain.run(feeds);
 const times: number[] = [];
+const cpuTimes: number[] = [];
 for (let i = 0; i < RUNS * 2; i++) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await plain.run(feeds);
+  const c = process.cpuUsage(c0);
   times.push(performance.now() - t0);
+  cpuTimes.push((c.user + c.system) / 1000);
 }
+cpuTimes.sort((a, b) => a - b);
 await plain.release();
 times.sort((a, b) => a - b);
 
@@ -121,6 +129,7 @@ const seen = new Set<string>();
 const fastest = new Map<string, number>();
 const partOf = new Map<string, string>();
 const shapeText = (s: Record<string, number[]>[] | undefined) => (s ?? []).map((o) => `[${Object.values(o)[0]}]`).join(' ');
+const modelRuns = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.dur / 1000).sort((a, b) => a - b);
 for (const e of events) {
   if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
   const node = e.name.replace(/_kernel_time$/, '');
@@ -150,7 +159,8 @@ const total = [...byOp.values()].reduce((a, b) => a + b, 0);
 const pct = (v: number) => `${((100 * v) / total).toFixed(0).padStart(3)}%`;
 console.log(
   `default policy step (${flags.config}), B=${B}, ${graph.nodeCount} nodes, ${model.paramCount} params: ` +
-    `${total.toFixed(1)} ms of kernel time per step (profiled; sum of each node's fastest of ${RUNS} runs: ${[...fastest.values()].reduce((a, b) => a + b, 0).toFixed(1)} ms), unprofiled step p50 ${times[times.length >> 1]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)})`,
+    `${total.toFixed(1)} ms of kernel time per step (profiled; sum of each node's fastest of ${RUNS} runs: ${[...fastest.values()].reduce((a, b) => a + b, 0).toFixed(1)} ms), unprofiled step p50 ${times[times.length >> 1]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}; CPU p50 ${cpuTimes[cpuTimes.length >> 1]!.toFixed(1)}, min ${cpuTimes[0]!.toFixed(1)}); ` +
+    `profiled model_run fastest ${modelRuns[0]?.toFixed(1)} ms (so ${((modelRuns[0] ?? 0) - [...fastest.values()].reduce((a, b) => a + b, 0)).toFixed(1)} ms outside kernels at best)`,
 );
 for (const [node, ms] of fastest) byPart.set(partOf.get(node) as string, (byPart.get(partOf.get(node) as string) ?? 0) + ms);
 const fastestTotal = [...fastest.values()].reduce((a, b) => a + b, 0);
@@ -163,7 +173,7 @@ for (const [k, v] of [...byOpShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, N
   console.log(`  ${v.ms.toFixed(2).padStart(6)} ms  ${String(v.nodes.size).padStart(3)} nodes  ${k}`);
 }
 console.log('by node:');
-for (const [k, v] of [...byNode].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(flags.nodes))) {
+for (const [k, v] of [...byNode].filter(([k]) => flags.part === undefined || (partOf.get(k) ?? '').startsWith(flags.part)).sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(flags.nodes))) {
   console.log(`  ${v.ms.toFixed(2).padStart(6)} ms  ${v.op.padEnd(16)} ${k.padEnd(22)} ${v.shapes}`);
 }
 console.log(`load average at end: ${load()}`);
