@@ -117,9 +117,12 @@ function part(node: string, op: string, inputs: number[][], output: number[] | u
   if (phase === 'opt') return 'AdamW, clipping, norms on the parameters';
   if (op === 'ReorderInput' || op === 'ReorderOutput') return 'NCHWc layout reorders (around ORT\'s blocked-layout convs)';
   if (op === 'ConvTranspose') return 'conv input gradients (ConvTranspose)';
-  if (op === 'Conv') return phase === 'fwd' ? 'conv forward' : 'conv weight gradients: one-hot window convs';
+  if (op === 'Conv') return phase === 'fwd' ? 'conv forward' : 'conv weight gradients: Conv nodes (one-hot windows; the transposed-conv form)';
   if (phase === 'bwd' && (op === 'FusedMatMul' || op === 'MatMul') && output?.length === 3 && output[0] === B) return 'conv weight gradients: per-sample products';
   if (phase === 'bwd' && op === 'ReduceSum' && inputs[0]?.length === 3 && inputs[0][0] === B) return 'conv weight gradients: sum over the batch';
+  // The older forms (kept selectable): im2col by slices, one Gemm over K = B*Ho*Wo.
+  if (phase === 'bwd' && ['Slice', 'Pad', 'Concat', 'Transpose'].includes(op) && numel(output) >= MAP_SIZE) return 'conv weight gradients: im2col copies and transposes';
+  if (phase === 'bwd' && op === 'Gemm' && (inputs[0]?.[1] ?? 0) >= MAP_SIZE / 16) return 'conv weight gradients: patch Gemms';
   if (['Mul', 'Add', 'Sub', 'Sigmoid', 'Div', 'ReduceSum'].includes(op) && (inputs[0]?.length ?? 0) === 4 && numel(inputs[0]) >= MAP_SIZE) return 'elementwise on feature maps (SiLU, FiLM, bias grads)';
   if (['Gemm', 'MatMul', 'FusedMatMul'].includes(op)) return 'Linear layers, forward + backward';
   return 'other (shape ops, small tensors, losses, attention pooling)';
