@@ -9,9 +9,10 @@ import type { Tape, Value } from '../tape.ts';
  *   dgamma = sum_hw g * y,   dbeta = sum_hw g,   dgb = [dgamma | dbeta]
  *   dx = (g * (1 + gamma)) * s * (1 + x - y)
  * The forward nodes are the ones the unfused silu + mul + add emit (same values to the bit).
- * The backward writes 5 maps where the unfused ops write 7 (the SiLU derivative in 3 ops
- * instead of 4, the FiLM product's gradient once; dgamma and dbeta land in one (B, 2C)
- * tensor instead of two padded slices).
+ * The backward writes 6 maps where the unfused ops write 7 (the SiLU derivative in 3 ops
+ * instead of 4; dgamma and dbeta land in one (B, 2C) tensor instead of two padded slices).
+ * Measured on the default policy's step: elementwise time on the feature maps unchanged
+ * within noise (12.1-13.1 ms before, 12.4-12.6 after, each node's fastest of 10 runs).
  */
 export function siluFilm(t: Tape, x: Value, gb: Value): Value {
   const [batch, c] = x.shape as [number, number];
