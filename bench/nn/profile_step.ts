@@ -2,7 +2,7 @@
  * Where a training step spends its time: ORT's profiler over the policy-shaped step graph
  * (NOTES_POLICY_SHAPE, B=64, 1 thread), summed by op type and by node.
  *
- *   node --import tsx bench/nn/profile_step.ts [--weight-grad auto|patches|transposedConv]
+ *   node --import tsx bench/nn/profile_step.ts [--weight-grad auto|taps|unfold|patches|transposedConv]
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
