@@ -39,17 +39,17 @@ import * as ort from 'onnxruntime-node';
 import type { Observation } from '../src/core/observation.ts';
 import { KEYS, imageKey } from '../src/core/keys.ts';
 import { Rng } from '../src/core/rng.ts';
-import { Trainer, add, f32, msePerSample, scale, weightedMean } from '../src/nn/index.ts';
+import { Trainer } from '../src/nn/index.ts';
 import { GRAPH_NAMES, readPolicyManifest, type PolicyManifest } from '../src/policy/manifest.ts';
 import { Normalizer } from '../src/policy/normalize.ts';
 import { OnnxPolicy } from '../src/policy/onnx_policy.ts';
 import { OrtSession } from '../src/policy/ort_session.ts';
 import { WordTokenizer } from '../src/policy/tokenizer.ts';
 import { loadTrainConfigFile, type TrainConfig } from '../src/train/config.ts';
-import { SUBGOAL_TARGET } from '../src/train/dataset.ts';
 import { writePolicyBundle } from '../src/train/export.ts';
 import { interpolate, sampleFlowTime } from '../src/train/flow_matching.ts';
 import { POLICY_INPUTS, flowPolicyModel, type PolicyDims } from '../src/train/model.ts';
+import { policyTrainStep } from '../src/train/policy_train_step.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -299,18 +299,7 @@ if (runTrain) {
 const trainRatios: number[] = [];
 for (const threads of runTrain ? threadList : []) {
   const trainer = await Trainer.create(model, {
-    // As src/train/train.ts: flow-matching MSE (+ the weighted subgoal MSE when the config has the head).
-    trainStep: {
-      batchSize: B,
-      targets: { target: f32(H, A), weight: f32(), [SUBGOAL_TARGET]: f32(A) },
-      loss: (t, o, b) => {
-        const flow = weightedMean(t, msePerSample(t, o.v, b.target), b.weight);
-        const w = cfg.subgoal.weight;
-        return w > 0 ? add(t, flow, scale(t, weightedMean(t, msePerSample(t, o.subgoal, b[SUBGOAL_TARGET]!), b.weight), w)) : flow;
-      },
-      optimizer: { lr: config.lr, betas: config.betas, eps: 1e-8, weightDecay: config.weightDecay },
-      gradClip: { maxNorm: config.gradClip },
-    },
+    trainStep: policyTrainStep(config, A), // exactly the step src/train/train.ts runs
     params: model.initParams(new Rng(config.seed)),
     intraOpNumThreads: threads,
     useWorker: false,

@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../../src/core/rng.ts';
-import { add, f32, msePerSample, scale, weightedMean } from '../../src/nn/index.ts';
 import { trainStepIO } from '../../src/nn/train_step_io.ts';
+import { policyTrainStep } from '../../src/train/policy_train_step.ts';
 import { loadTrainConfigFile } from '../../src/train/config.ts';
-import { SUBGOAL_TARGET } from '../../src/train/dataset.ts';
 import { flowPolicyModel } from '../../src/train/model.ts';
 
 const { values: flags } = parseArgs({
@@ -35,20 +34,9 @@ const config = loadTrainConfigFile(flags.config);
 const cfg = config.policy;
 const B = config.batchSize;
 const dims = { stateDim: 7, actionDim: 7, cameras: [{ name: 'front', height: 64, width: 64 }, { name: 'wrist', height: 64, width: 64 }], vocabSize: 24 };
-const H = cfg.chunkSize;
 const A = dims.actionDim;
 const model = flowPolicyModel(cfg, dims);
-const graph = model.buildTrainStep({
-  batchSize: B,
-  targets: { target: f32(H, A), weight: f32(), [SUBGOAL_TARGET]: f32(A) },
-  loss: (t, o, b) => {
-    const flow = weightedMean(t, msePerSample(t, o.v, b.target), b.weight);
-    const w = cfg.subgoal.weight;
-    return w > 0 ? add(t, flow, scale(t, weightedMean(t, msePerSample(t, o.subgoal, b[SUBGOAL_TARGET]!), b.weight), w)) : flow;
-  },
-  optimizer: { lr: config.lr, betas: config.betas, eps: 1e-8, weightDecay: config.weightDecay },
-  gradClip: { maxNorm: config.gradClip },
-});
+const graph = model.buildTrainStep(policyTrainStep(config, A));
 
 const rng = new Rng(0);
 const params = model.initParams(rng);

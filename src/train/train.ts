@@ -5,12 +5,13 @@ import { writeJsonAtomic } from '../core/atomic_write.ts';
 import { UserError } from '../core/errors.ts';
 import { Progress } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
-import { Trainer, add, createSession, f32, msePerSample, scale, trainStepIO, weightedMean, type ExecutionProviderName, type ParamSet } from '../nn/index.ts';
+import { Trainer, createSession, trainStepIO, type ExecutionProviderName, type ParamSet } from '../nn/index.ts';
 import { renderLineChart, writeRgbPng } from '../plot/index.ts';
 import type { TrainConfig } from './config.ts';
-import { SUBGOAL_TARGET, TrainingData, type FlowBatch } from './dataset.ts';
+import { TrainingData, type FlowBatch } from './dataset.ts';
 import { WeightEma, loadParamFile, saveParamFile } from './ema.ts';
 import { buildSampleGraph, writePolicyBundle } from './export.ts';
+import { policyTrainStep } from './policy_train_step.ts';
 import { flowPolicyModel, POLICY_INPUTS, type FlowPolicyModel, type PolicyDims } from './model.ts';
 import { readBundleWeights, seedParamsFromBundle, type BundleWeights } from './init_from_bundle.ts';
 import type { NormalizationSpec, PolicyManifest } from '../policy/manifest.ts';
@@ -176,20 +177,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const dims = data.dims;
   const model = flowPolicyModel(config.policy, dims);
-  const H = config.policy.chunkSize;
   const B = config.batchSize;
   const trainer = await Trainer.create(model, {
-    trainStep: {
-      batchSize: B,
-      targets: { target: f32(H, dims.actionDim), weight: f32(), [SUBGOAL_TARGET]: f32(dims.actionDim) },
-      loss: (t, o, b) => {
-        const flow = weightedMean(t, msePerSample(t, o.v, b.target), b.weight); // pi0's flow-matching loss
-        const w = config.policy.subgoal.weight;
-        return w > 0 ? add(t, flow, scale(t, weightedMean(t, msePerSample(t, o.subgoal, b[SUBGOAL_TARGET]!), b.weight), w)) : flow;
-      },
-      optimizer: { lr: config.lr, betas: config.betas, eps: 1e-8, weightDecay: config.weightDecay },
-      gradClip: { maxNorm: config.gradClip },
-    },
+    trainStep: policyTrainStep(config, dims.actionDim),
     params: initialParams(model, config, seed, options, log),
     lrSchedule: (step) => learningRate(config, step),
     executionProvider: options.device ?? 'cpu',
