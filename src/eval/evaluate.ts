@@ -91,16 +91,16 @@ export function evaluate(env: Env, policy: EpisodePolicy, options: EvaluateOptio
   return info;
 }
 
+/** Evenly spaced frames of episode 0, one row per camera (what the policy saw), as one PNG. */
 function writeStrip(images: Array<Record<string, Uint8Array>>, env: Env, options: EvaluateOptions): string | null {
-  if (images.length === 0 || !options.outDir) return null;
+  if (images.length === 0 || !options.outDir || env.cameras.length === 0) return null;
   const n = Math.min(options.stripFrames ?? 10, images.length);
   const picks = Array.from({ length: n }, (_, k) => Math.round((k * (images.length - 1)) / Math.max(1, n - 1)));
-  const camera = env.cameras[0]!;
-  const first = images[0]![camera]!;
+  const first = images[0]![env.cameras[0]!]!;
   const side = Math.round(Math.sqrt(first.length / 3));
-  const frames: RgbImage[] = picks.map((p) => ({ width: side, height: side, rgb: images[p]![camera]! }));
-  const strip = tileImages(frames, { scale: side < 128 ? 2 : 1, separator: 2 });
-  const path = join(options.outDir, `episode0_${camera}.png`);
+  const frames: RgbImage[] = env.cameras.flatMap((camera) => picks.map((p) => ({ width: side, height: side, rgb: images[p]![camera]! })));
+  const strip = tileImages(frames, { columns: n, scale: side < 128 ? 2 : 1, separator: 2 });
+  const path = join(options.outDir, `episode0_${env.cameras.join('_')}.png`);
   writeRgbPng(path, strip);
   return path;
 }

@@ -28,6 +28,16 @@ describe('flowsteer CLI', () => {
     expect(strip.width).toBeGreaterThan(strip.height * 5); // a strip of several frames side by side
   });
 
+  it('the strip has one row of frames per camera (pick-place: front and wrist)', () => {
+    const out = join(dir, 'eval-pp');
+    const stdout = execFileSync(process.execPath, [...CLI, 'sim', '--task', 'pick-place', '--episodes', '1', '--size', '16', '--out', out, '--json'], { encoding: 'utf8' });
+    const info = EvalInfoSchema.parse(JSON.parse(stdout));
+    expect(info.strip_path).toBe(join(out, 'episode0_front_wrist.png'));
+    const strip = decodePngToRgb(readFileSync(info.strip_path!));
+    // 10 frames of 16 px scaled x2 with 2 px separators: 10 * 32 + 9 * 2 wide, 2 * 32 + 2 high.
+    expect([strip.width, strip.height]).toEqual([338, 66]);
+  });
+
   it('demos records a LeRobot dataset whose episodes carry the flaw labels', async () => {
     const out = join(dir, 'demos');
     const r = run(['demos', '--task', 'reach', '--episodes', '3', '--quality', '0.2', '--seed', '1', '--out', out, '--json']);

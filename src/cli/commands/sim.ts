@@ -32,7 +32,7 @@ export function registerSim(program: Command): void {
     .option('--policy <expert|dir>', "'expert' (the task's scripted expert) or a policy bundle directory", 'expert')
     .option('--episodes <n>', 'number of episodes', parseIntFlag('--episodes', 1), 10)
     .option('--seed <n>', 'seed of episode 0 (episode i uses seed + i)', parseIntFlag('--seed'), 0)
-    .option('--out <dir>', 'write eval_info.json and episode0_<camera>.png here')
+    .option('--out <dir>', 'write eval_info.json and episode0_<cameras>.png (frames of episode 0, a row per camera) here')
     .option('--quality <q>', 'expert demo quality: clean|good|fair|poor or 0..1', parseQuality, 1)
     .option('--size <px>', 'camera image side (default: the task config)', parseIntFlag('--size', 8))
     .option('--json', 'print eval_info as JSON on stdout')
