@@ -7,11 +7,13 @@ import { assertPolicyFitsEnv, onnxEpisodePolicy } from '../../src/policy/policy_
 /**
  * The shipped default policy (policies/default, trained by `flowsteer train`, see RESULTS.md
  * "Default policy") on a small seeded sample of the evaluation seeds. The full figure is 50
- * episodes from seed 100000; this checks the first EPISODES of them against a bound well
- * below it, so a broken bundle, runtime or simulator change fails here.
+ * episodes from seed 100000 (80%; 83% over 250 episodes); this checks the first EPISODES of
+ * them (6/10 measured: the block starts with a run of failures) against a bound well below it.
+ * At a true rate of 80%, 4 or fewer successes in 10 has a probability of 0.6%, so a failure here
+ * means a broken bundle, runtime or simulator, not bad luck (and the episodes are seeded).
  */
-const EPISODES = 6;
-const MIN_SUCCESSES = 3;
+const EPISODES = 10;
+const MIN_SUCCESSES = 4;
 const FIRST_SEED = 100_000;
 
 let env: SimEnv;
@@ -40,5 +42,5 @@ describe('policies/default', () => {
     const successes = results.filter((r) => r.success).length;
     console.log(`policies/default: ${successes}/${EPISODES} successes (seeds ${FIRST_SEED}..${FIRST_SEED + EPISODES - 1}), steps ${results.map((r) => r.steps).join(' ')}`);
     expect(successes).toBeGreaterThanOrEqual(MIN_SUCCESSES);
-  }, 60_000);
+  }, 90_000);
 });

@@ -265,7 +265,7 @@ describe('scripts/reexport_bundle.ts (re-export a bundle from its own weights)',
     expect(() => reexportBundle(original, { out: join(tmp.dir, 'x') })).toThrow(/train_state\.json/);
   });
 
-  it('policies/default re-exported samples what the shipped bundle sampled before the factored head (pinned, 1e-5)', async () => {
+  it('policies/default re-exported samples what the shipped bundle samples (pinned, 1e-5)', async () => {
     const out = join(tmp.dir, 'default');
     const manifest = reexportBundle('policies/default', { out });
     expect(manifest).toEqual(readPolicyManifest('policies/default'));
