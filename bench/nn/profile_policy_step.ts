@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Rng } from '../../src/core/rng.ts';
-import { trainStepIO } from '../../src/nn/train_step_io.ts';
+import { randomStepFeeds } from './step_feeds.ts';
 import { policyTrainStep } from '../../src/train/policy_train_step.ts';
 import { loadTrainConfigFile } from '../../src/train/config.ts';
 import { flowPolicyModel } from '../../src/train/model.ts';
@@ -40,21 +40,7 @@ const graph = model.buildTrainStep(policyTrainStep(config, A));
 
 const rng = new Rng(0);
 const params = model.initParams(rng);
-const feeds: Record<string, ort.Tensor> = {};
-for (const [name, spec] of Object.entries(graph.signature.batchInputs)) {
-  const n = B * spec.shape.reduce((a, b) => a * b, 1);
-  feeds[name] = spec.dtype === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(rng.int(dims.vocabSize))), [B, ...spec.shape])
-    : new ort.Tensor('float32', Float32Array.from({ length: n }, () => rng.uniform()), [B, ...spec.shape]);
-}
-for (const s of model.paramSpecs) {
-  const p = params.get(s.name) as Float32Array;
-  feeds[trainStepIO.param(s.name)] = new ort.Tensor('float32', p, [...s.shape]);
-  feeds[trainStepIO.adamM(s.name)] = new ort.Tensor('float32', Float32Array.from(p, (x) => 0.01 * x), [...s.shape]);
-  feeds[trainStepIO.adamV(s.name)] = new ort.Tensor('float32', Float32Array.from(p, (x) => 1e-4 * x * x), [...s.shape]);
-}
-feeds[trainStepIO.step] = new ort.Tensor('float32', new Float32Array([3]), []);
-feeds[trainStepIO.lr] = new ort.Tensor('float32', new Float32Array([config.lr]), []);
+const feeds = randomStepFeeds(graph, model.paramSpecs, params, rng, { vocabSize: dims.vocabSize, step: 3, lr: config.lr, moments: 'from-weights' });
 
 const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -13,7 +13,7 @@ import { NOTES_POLICY_SHAPE, policyShapedModel } from '../../src/nn/examples/pol
 import { f32 } from '../../src/nn/inputs.ts';
 import type { ConvWeightGrad } from '../../src/nn/ops/conv2d.ts';
 import { msePerSample, weightedMean } from '../../src/nn/ops/losses.ts';
-import { trainStepIO } from '../../src/nn/train_step_io.ts';
+import { randomStepFeeds } from './step_feeds.ts';
 
 const B = 64;
 const RUNS = 4;
@@ -32,21 +32,7 @@ const session = await ort.InferenceSession.create(graph.bytes, { graphOptimizati
 
 const rng = new Rng(0);
 const params = model.initParams(rng);
-const feeds: Record<string, ort.Tensor> = {};
-for (const [name, spec] of Object.entries(graph.signature.batchInputs)) {
-  const n = B * spec.shape.reduce((a, b) => a * b, 1);
-  feeds[name] = spec.dtype === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(rng.int(cfg.vocab))), [B, ...spec.shape])
-    : new ort.Tensor('float32', Float32Array.from({ length: n }, () => rng.uniform()), [B, ...spec.shape]);
-}
-for (const s of model.paramSpecs) {
-  const p = params.get(s.name) as Float32Array;
-  feeds[trainStepIO.param(s.name)] = new ort.Tensor('float32', p, [...s.shape]);
-  feeds[trainStepIO.adamM(s.name)] = new ort.Tensor('float32', new Float32Array(p.length), [...s.shape]);
-  feeds[trainStepIO.adamV(s.name)] = new ort.Tensor('float32', new Float32Array(p.length), [...s.shape]);
-}
-feeds[trainStepIO.step] = new ort.Tensor('float32', new Float32Array([1]), []);
-feeds[trainStepIO.lr] = new ort.Tensor('float32', new Float32Array([1e-4]), []);
+const feeds = randomStepFeeds(graph, model.paramSpecs, params, rng, { vocabSize: cfg.vocab, step: 1, lr: 1e-4, moments: 'zero' });
 for (let i = 0; i < RUNS; i++) await session.run(feeds);
 session.endProfiling();
 // endProfiling's return value is empty in onnxruntime-node 1.30: find the file by prefix.
