@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../core/atomic_write.ts';
+import { existsSync } from 'node:fs';
 import { UserError } from '../core/errors.ts';
 import type { ParamSet } from '../nn/index.ts';
+import { readSafetensors, writeSafetensors } from '../nn/safetensors.ts';
 
 /**
  * Exponential moving average of the weights (diffusion policy / LeRobot keep one and evaluate
@@ -45,21 +44,7 @@ export class WeightEma {
 
 /** Writes a parameter set as a safetensors file (F32 tensors, SHA-256 of the data in the metadata), atomically. */
 export function saveParamFile(path: string, params: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>, metadata: Record<string, string> = {}): void {
-  const entries: Record<string, unknown> = {};
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of params) {
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    entries[name] = { dtype: 'F32', shape: [...(shapes.get(name) ?? [data.length])], data_offsets: [offset, offset + bytes.length] };
-    chunks.push(bytes);
-    offset += bytes.length;
-  }
-  const body = Buffer.concat(chunks);
-  let header = JSON.stringify({ __metadata__: { ...metadata, sha256: createHash('sha256').update(body).digest('hex') }, ...entries });
-  header += ' '.repeat((8 - (Buffer.byteLength(header) % 8)) % 8);
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(Buffer.byteLength(header)));
-  writeFileAtomic(path, Buffer.concat([size, Buffer.from(header, 'utf8'), body]));
+  writeSafetensors(path, [...params].map(([name, data]) => [name, { shape: shapes.get(name) ?? [data.length], data }] as const), metadata);
 }
 
 /** Reads a file written by `saveParamFile`; every failure is a UserError naming the file. */
@@ -68,27 +53,13 @@ export function loadParamFile(path: string, expected: ReadonlyMap<string, number
     throw new UserError(`${path}: ${what}`);
   };
   if (!existsSync(path)) fail('file missing');
-  const file = readFileSync(path);
-  if (file.length < 8) fail('too short for a safetensors header');
-  const n = Number(file.readBigUInt64LE(0));
-  if (n > file.length - 8) fail('header length does not fit the file');
-  let header: Record<string, { shape: number[]; data_offsets: [number, number] }> & { __metadata__?: { sha256?: string } };
-  try {
-    header = JSON.parse(file.subarray(8, 8 + n).toString('utf8'));
-  } catch {
-    return fail('header is not JSON');
-  }
-  const body = file.subarray(8 + n);
-  if (header.__metadata__?.sha256 !== createHash('sha256').update(body).digest('hex')) fail('checksum mismatch: the file is corrupted or truncated');
+  const { tensors } = readSafetensors(path, { kind: 'weight file', fail });
   const out: ParamSet = new Map();
   for (const [name, size] of expected) {
-    const e = header[name];
-    if (!e) fail(`missing tensor '${name}'`);
-    const [a, b] = e!.data_offsets;
-    if (b - a !== size * 4) fail(`tensor '${name}' has ${(b - a) / 4} values, expected ${size}`);
-    const copy = new Uint8Array(b - a);
-    copy.set(body.subarray(a, b));
-    out.set(name, new Float32Array(copy.buffer));
+    const t = tensors.get(name);
+    if (!t) return fail(`missing tensor '${name}'`);
+    if (t.data.length !== size) fail(`tensor '${name}' has ${t.data.length} values, expected ${size}`);
+    out.set(name, t.data);
   }
   return out;
 }

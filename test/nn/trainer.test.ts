@@ -139,7 +139,7 @@ describe('Trainer', () => {
     writeFileSync(garbage, 'not a checkpoint at all');
     await expect(trainer.loadCheckpoint(garbage)).rejects.toThrow(`${garbage}: not a flowsteer checkpoint`);
 
-    await expect(trainer.loadCheckpoint(join(dir, 'missing.safetensors'))).rejects.toThrow('cannot read checkpoint');
+    await expect(trainer.loadCheckpoint(join(dir, 'missing.safetensors'))).rejects.toThrow('cannot read flowsteer checkpoint');
 
     const other = defineModel({
       name: 'other',
