@@ -17,11 +17,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UserError } from '../src/core/errors.ts';
-import { KEYS } from '../src/core/keys.ts';
 import type { PolicyManifest } from '../src/policy/manifest.ts';
 import { PolicyConfigSchema, loadTrainConfigFile, type PolicyConfig } from '../src/train/config.ts';
 import { writePolicyBundle } from '../src/train/export.ts';
-import { readBundleWeights } from '../src/train/init_from_bundle.ts';
+import { bundleNormalization, readBundleWeights } from '../src/train/init_from_bundle.ts';
 import type { PolicyDims } from '../src/train/model.ts';
 import { STATE_FILE } from '../src/train/train.ts';
 
@@ -40,24 +39,16 @@ export function reexportBundle(dir: string, options: { readonly out?: string; re
   const cfg = options.config ?? bundlePolicyConfig(dir);
   const params = new Map([...weights].map(([name, w]) => [name, w.data]));
   const dims: PolicyDims = { stateDim: manifest.state_dim, actionDim: manifest.action_dim, cameras: manifest.cameras, vocabSize: manifest.tokenizer.vocab.length };
-  const execution = manifest.execution;
   return writePolicyBundle(options.out ?? dir, cfg, dims, params, {
     name: manifest.name,
     ...(manifest.task ? { task: manifest.task } : {}),
     fps: manifest.fps,
     stateNames: manifest.state_names,
     actionNames: manifest.action_names,
-    normalization: { state: manifest.normalization[KEYS.state], action: manifest.normalization[KEYS.action] },
+    normalization: bundleNormalization(manifest),
     vocab: manifest.tokenizer.vocab,
     ...(manifest.description ? { description: manifest.description } : {}),
-    ...(execution
-      ? {
-          execution: {
-            ...(execution.n_action_steps !== undefined ? { nActionSteps: execution.n_action_steps } : {}),
-            ...(execution.temporal_ensemble_coeff !== undefined ? { temporalEnsembleCoeff: execution.temporal_ensemble_coeff } : {}),
-          },
-        }
-      : {}),
+    ...(manifest.execution ? { execution: manifest.execution } : {}),
     created: new Date(manifest.created),
   });
 }

@@ -154,8 +154,8 @@ export interface BundleInfo {
   readonly normalization: { readonly state: NormalizationSpec; readonly action: NormalizationSpec };
   readonly vocab: readonly string[];
   readonly description?: string;
-  /** Recommended chunk execution, written to the manifest's `execution`. */
-  readonly execution?: { readonly nActionSteps?: number; readonly temporalEnsembleCoeff?: number };
+  /** Recommended chunk execution, the manifest's `execution` as is. */
+  readonly execution?: PolicyManifest['execution'];
   /** @default now */
   readonly created?: Date;
 }
@@ -186,14 +186,7 @@ export function buildManifest(cfg: PolicyConfig, dims: PolicyDims, featureDim: n
     state_names: [...info.stateNames],
     action_names: [...info.actionNames],
     sampler: { type: 'euler', steps: cfg.samplerSteps, time_convention: 'pi0' },
-    ...(info.execution
-      ? {
-          execution: {
-            ...(info.execution.nActionSteps !== undefined ? { n_action_steps: info.execution.nActionSteps } : {}),
-            ...(info.execution.temporalEnsembleCoeff !== undefined ? { temporal_ensemble_coeff: info.execution.temporalEnsembleCoeff } : {}),
-          },
-        }
-      : {}),
+    ...(info.execution ? { execution: { ...info.execution } } : {}),
     normalization: { 'observation.state': { ...info.normalization.state }, action: { ...info.normalization.action } },
     graphs: {
       sample: { file: SAMPLE_FILE, ...specs.sample },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { UserError } from '../core/errors.ts';
 import type { ParamSet, ParamSpec } from '../nn/index.ts';
-import { readPolicyManifest, type PolicyManifest } from '../policy/manifest.ts';
+import { readPolicyManifest, type NormalizationSpec, type PolicyManifest } from '../policy/manifest.ts';
 
 /**
  * Fine-tuning from a policy bundle (`flowsteer train --init-from DIR`): the weights a bundle
@@ -77,4 +77,9 @@ export function seedParamsFromBundle(specs: readonly ParamSpec[], fresh: ParamSe
     }
   }
   return { params, freshNames };
+}
+
+/** The bundle's normalisation in the trainer's form (modes and statistics as exported). */
+export function bundleNormalization(m: PolicyManifest): { state: NormalizationSpec; action: NormalizationSpec } {
+  return { state: m.normalization['observation.state'], action: m.normalization.action };
 }

@@ -13,8 +13,8 @@ import { WeightEma, loadParamFile, saveParamFile } from './ema.ts';
 import { buildSampleGraph, writePolicyBundle } from './export.ts';
 import { policyTrainStep } from './policy_train_step.ts';
 import { flowPolicyModel, POLICY_INPUTS, type FlowPolicyModel, type PolicyDims } from './model.ts';
-import { readBundleWeights, seedParamsFromBundle, type BundleWeights } from './init_from_bundle.ts';
-import type { NormalizationSpec, PolicyManifest } from '../policy/manifest.ts';
+import { bundleNormalization, readBundleWeights, seedParamsFromBundle, type BundleWeights } from './init_from_bundle.ts';
+import type { PolicyManifest } from '../policy/manifest.ts';
 
 /**
  * `flowsteer train`: flow-matching behaviour cloning from a LeRobot dataset into a policy bundle.
@@ -120,9 +120,12 @@ function readState(path: string): TrainState {
   }
 }
 
-/** The bundle's normalisation in the trainer's form (modes and statistics as exported). */
-function bundleNormalization(m: PolicyManifest): { state: NormalizationSpec; action: NormalizationSpec } {
-  return { state: m.normalization['observation.state'], action: m.normalization.action };
+/** The config's recommended execution in policy.json's field names. */
+function manifestExecution(e: NonNullable<TrainConfig['execution']>): NonNullable<PolicyManifest['execution']> {
+  return {
+    ...(e.nActionSteps !== undefined ? { n_action_steps: e.nActionSteps } : {}),
+    ...(e.temporalEnsembleCoeff !== undefined ? { temporal_ensemble_coeff: e.temporalEnsembleCoeff } : {}),
+  };
 }
 
 /** Fresh initialisation, or the seeding bundle's weights over it (`--init-from`). */
@@ -299,7 +302,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       normalization: data.normalization,
       vocab: data.vocab,
       description: `flow-matching policy trained by flowsteer train on ${basename(resolve(options.dataDir))} (${data.numEpisodes} episodes, ${step} steps of batch ${B})`,
-      ...(config.execution ? { execution: config.execution } : {}),
+      ...(config.execution ? { execution: manifestExecution(config.execution) } : {}),
     });
     if (!options.quiet) log(`[train] wrote ${out}/policy.json (${manifest.graphs.sample.file}, ${manifest.graphs.features.file}), ${LOSS_PLOT_FILE}, ${STATE_FILE}`);
     validator?.dispose();

@@ -180,7 +180,7 @@ describe('exported bundle under the runtime (src/policy OnnxPolicy)', () => {
       actionNames: ['a.target', 'b.target'],
       normalization,
       vocab: VOCAB,
-      execution: { nActionSteps: 3 },
+      execution: { n_action_steps: 3 },
     });
     expect(manifest.sampler).toEqual({ type: 'euler', steps: cfg.samplerSteps, time_convention: 'pi0' });
     expect(manifest.execution).toEqual({ n_action_steps: 3 });
@@ -239,7 +239,7 @@ describe('scripts/reexport_bundle.ts (re-export a bundle from its own weights)',
     normalization: { state: { mode: 'mean_std' as const, mean: [0.1, -0.2, 0.3], std: [0.5, 0.25, 2] }, action: { mode: 'min_max' as const, min: [-1, 0], max: [1, 0.5] } },
     vocab: VOCAB,
     description: 'round trip',
-    execution: { nActionSteps: 2 },
+    execution: { n_action_steps: 2 },
     created: new Date('2026-01-02T03:04:05.000Z'),
   };
 
